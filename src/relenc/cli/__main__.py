@@ -1,0 +1,3 @@
+from relenc.cli import main
+
+main()

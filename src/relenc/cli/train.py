@@ -1,0 +1,164 @@
+"""``relenc train``, ``relenc evaluate`` and ``relenc predict``: thin calls into the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from relenc.cli import app
+
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="tacred, semeval, kbp37, fewrel or jsonl.")]
+
+
+@app.command("train")
+def train_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Run directory (model, log, checkpoints).")],
+    train: Annotated[str | None, typer.Option("--train", help="Training data file.")] = None,
+    dev: Annotated[str | None, typer.Option("--dev", help="Dev file; default: a seeded 10% of train.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="Data format.")] = None,
+    strategy: Annotated[str | None, typer.Option(help="ht, mask, ht_mask or hybrid.")] = None,
+    encoder: Annotated[
+        str | None, typer.Option(help="Encoder: minilm (default, offline), mpnet, a directory or a HF name.")
+    ] = None,
+    entity_encoder: Annotated[
+        str | None,
+        typer.Option(help="Hybrid: entity encoder (a trained ht model dir, or any encoder). Default: train one."),
+    ] = None,
+    freeze_entity_encoder: Annotated[
+        bool | None,
+        typer.Option(
+            "--freeze-entity-encoder/--tune-entity-encoder", help="Hybrid: keep the entity encoder fixed."
+        ),
+    ] = None,
+    freeze_relation_encoder: Annotated[
+        bool | None,
+        typer.Option(
+            "--freeze-relation-encoder/--tune-relation-encoder",
+            help="Hybrid: keep the relation encoder fixed while the joint classifier trains.",
+        ),
+    ] = None,
+    epochs: Annotated[float | None, typer.Option(help="Epochs (fractions allowed).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after N optimiser steps.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Training batch size.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Encoder learning rate.")] = None,
+    mlm_weight: Annotated[float | None, typer.Option(help="Auxiliary masked-LM loss weight (0: off).")] = None,
+    max_train_examples: Annotated[int | None, typer.Option(help="Use only the first N training examples.")] = None,
+    precision: Annotated[str | None, typer.Option(help="auto, bf16 or fp32.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config; flags override it.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in OUTPUT.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Train a relation extractor; the best model on dev is saved to OUTPUT/model."""
+    from relenc.training.config import RunConfig
+    from relenc.training.run import train_run
+
+    base = RunConfig.from_yaml(config) if config is not None else RunConfig()
+    run_config = base.override(
+        **{
+            "training.train": train,
+            "training.dev": dev,
+            "training.format": fmt,
+            "training.epochs": epochs,
+            "training.max_steps": max_steps,
+            "training.batch_size": batch_size,
+            "training.lr": lr,
+            "training.mlm_weight": mlm_weight,
+            "training.max_train_examples": max_train_examples,
+            "training.precision": precision,
+            "training.seed": seed,
+            "model.strategy": strategy,
+            "model.encoder": encoder,
+            "model.entity_encoder": entity_encoder,
+            "model.freeze_entity_encoder": freeze_entity_encoder,
+            "model.freeze_relation_encoder": freeze_relation_encoder,
+        }
+    )
+    results = train_run(run_config, output, resume=resume, progress=progress)
+    dev = results["best_dev"]
+    Console(stderr=True).print(
+        f"done: best dev {results['metric']} F1 {dev.get('f1', 0.0):.2f} at step {results['best_step']}; "
+        f"model in {output / 'model'}"
+    )
+
+
+@app.command("evaluate")
+def evaluate_command(
+    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory).")],
+    data: Annotated[str, typer.Argument(help="Labelled data file.")],
+    fmt: FormatOpt,
+    metric: Annotated[
+        str | None, typer.Option(help="semeval (official macro-F1) or micro; default by format.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 128,
+    precision: Annotated[str, typer.Option(help="auto, bf16 or fp32.")] = "auto",
+    report: Annotated[bool, typer.Option(help="Add a per-relation report.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    predictions: Annotated[Path | None, typer.Option(help="Also write predictions (JSONL) here.")] = None,
+) -> None:
+    """Score a trained model on a labelled file (precision, recall, F1 in percent)."""
+    from relenc.data.readers import read_dataset
+    from relenc.evaluation.evaluate import evaluate
+    from relenc.models.extractor import RelationExtractor
+
+    extractor = RelationExtractor.from_pretrained(model_dir)
+    examples = read_dataset(data, fmt)
+    chosen = metric or ("semeval" if fmt == "semeval" else "micro")
+    result = evaluate(extractor, examples, chosen, batch_size, precision, source=data)
+    if predictions is not None:
+        _write_predictions(predictions, examples, result.predictions)
+    if as_json:
+        print(json.dumps(result.to_dict(report=report)))
+        return
+    table = Table(title=f"{model_dir} on {data} ({chosen})")
+    for col in ("precision", "recall", "f1", "examples"):
+        table.add_column(col, justify="right")
+    table.add_row(f"{result.precision:.2f}", f"{result.recall:.2f}", f"{result.f1:.2f}", str(result.examples))
+    console = Console()
+    console.print(table)
+    if report:
+        rows = Table(title="per relation")
+        for col in ("label", "precision", "recall", "f1", "support"):
+            rows.add_column(col)
+        for row in result.per_relation:
+            rows.add_row(
+                row["label"], f"{row['precision']:.2f}", f"{row['recall']:.2f}", f"{row['f1']:.2f}",
+                str(row["support"]),
+            )
+        console.print(rows)
+
+
+@app.command("predict")
+def predict_command(
+    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory).")],
+    data: Annotated[str, typer.Argument(help="Data file (labels, if any, are ignored).")],
+    fmt: FormatOpt,
+    batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 128,
+    precision: Annotated[str, typer.Option(help="auto, bf16 or fp32.")] = "auto",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write JSONL here, not stdout.")] = None,
+) -> None:
+    """Predict a relation for every example: JSONL lines with id, label and score."""
+    from relenc.data.readers import read_dataset
+    from relenc.models.extractor import RelationExtractor
+
+    extractor = RelationExtractor.from_pretrained(model_dir)
+    examples = read_dataset(data, fmt)
+    preds = extractor.predict(examples, batch_size=batch_size, precision=precision)
+    if output is not None:
+        _write_predictions(output, examples, preds)
+        return
+    for ex, pred in zip(examples, preds, strict=True):
+        sys.stdout.write(json.dumps({"id": ex.id, "label": pred.label, "score": round(pred.score, 6)}) + "\n")
+
+
+def _write_predictions(path: Path, examples: list, preds: list) -> None:
+    from relenc.evaluation.predictions import write_predictions
+
+    rows = [{"id": ex.id, "label": p.label, "score": round(p.score, 6)} for ex, p in zip(examples, preds, strict=True)]
+    write_predictions(rows, path)

@@ -1,0 +1,127 @@
+"""Run configuration: a pydantic model that fully describes a training run.
+
+A config is saved next to every trained model (``run_config.yaml``) and can be loaded from YAML; CLI flags
+override individual fields. ``ModelConfig`` says what is built, ``TrainConfig`` how it is trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from relenc.encoding.builder import InputConfig
+from relenc.errors import RelencError
+
+Strategy = Literal["ht", "mask", "ht_mask", "hybrid"]
+STRATEGIES: tuple[str, ...] = ("ht", "mask", "ht_mask", "hybrid")
+
+
+class ModelConfig(BaseModel):
+    """What to build: the strategy, the encoder(s), how inputs look and how features are read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Strategy = "hybrid"
+    encoder: str = Field("minilm", description="The encoder (the relation encoder for the hybrid).")
+    entity_encoder: str | None = Field(
+        None,
+        description="Hybrid only: the entity encoder (a trained `ht` model dir, an encoder dir or name). "
+        "None: train one with the `ht` strategy first.",
+    )
+    freeze_entity_encoder: bool = Field(
+        True, description="Hybrid only: keep the entity encoder fixed (the paper's two separately trained encoders)."
+    )
+    freeze_relation_encoder: bool = Field(
+        True, description="Hybrid only: keep the relation encoder fixed while the joint classifier trains."
+    )
+    layer: int = Field(-1, description="Which hidden layer to read h, t, m from (-1: last).")
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    input: InputConfig = Field(
+        default_factory=InputConfig,
+        description="Markers, prompt template, max length. The prompt is added only for encoders read at m.",
+    )
+
+
+class TrainConfig(BaseModel):
+    """How to train: data, optimisation, evaluation and stopping."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    train: str | None = None
+    dev: str | None = None
+    format: str = "jsonl"
+    dev_fraction: float = Field(0.1, gt=0.0, lt=1.0, description="Dev share carved from train when no dev file.")
+    negative_label: str | None = "auto"
+    metric: Literal["auto", "semeval", "micro"] = "auto"
+    epochs: float = Field(3.0, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    batch_size: int = Field(32, gt=0)
+    eval_batch_size: int = Field(128, gt=0)
+    grad_accum: int = Field(1, gt=0)
+    lr: float = Field(5e-5, gt=0)
+    head_lr: float = Field(1e-3, gt=0, description="Learning rate of the classifier head (new weights).")
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    max_grad_norm: float = Field(1.0, gt=0)
+    mlm_weight: float = Field(0.0, ge=0, description="Weight of the auxiliary masked-LM loss (0: off).")
+    mlm_probability: float = Field(0.15, gt=0, lt=1)
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    eval_every: int | None = Field(None, gt=0, description="Evaluate every N optimiser steps (None: each epoch).")
+    patience: int | None = Field(None, gt=0, description="Stop after N evaluations without dev improvement.")
+    seed: int = 13
+    max_train_examples: int | None = Field(None, gt=0, description="Use only the first N training examples.")
+    head_epochs: int = Field(10, gt=0, description="Epochs for a classifier head on frozen encoders (hybrid).")
+
+
+class RunConfig(BaseModel):
+    """A whole run: the model and its training."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> RunConfig:
+        if self.model.entity_encoder is not None and self.model.strategy != "hybrid":
+            raise ValueError("entity_encoder is only used by the hybrid strategy")
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> RunConfig:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise RelencError(f"cannot read config {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise RelencError(f"{path}: not valid YAML: {exc}") from exc
+        return cls.parse(data, source=str(path))
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], source: str = "config") -> RunConfig:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise RelencError(f"{source}: invalid config: {problems}") from exc
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    def override(self, **flags: Any) -> RunConfig:
+        """Return a copy with dotted-path overrides (``{"training.epochs": 2}``); ``None`` values are ignored."""
+        data = self.model_dump(mode="json")
+        for dotted, value in flags.items():
+            if value is None:
+                continue
+            node = data
+            *parents, leaf = dotted.split(".")
+            for key in parents:
+                node = node[key]
+            node[leaf] = value
+        return RunConfig.parse(data, source="command-line flags")

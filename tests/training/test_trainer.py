@@ -1,0 +1,105 @@
+"""Training end to end on a tiny encoder: the loss falls, runs resume to the same result, the hybrid stages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from relenc.data.readers import read_dataset
+from relenc.models.extractor import RelationExtractor
+from relenc.training import trainer
+from relenc.training.config import RunConfig
+from relenc.training.run import train_run
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_train.jsonl"
+
+
+def config(encoder: str, strategy: str = "ht", **training: object) -> RunConfig:
+    base = {
+        "train": str(FIXTURE),
+        "dev": str(FIXTURE),
+        "format": "jsonl",
+        "batch_size": 4,
+        "lr": 1e-3,
+        "head_lr": 1e-2,
+        "warmup_ratio": 0.0,
+        "precision": "fp32",
+        "eval_every": 2,
+    }
+    base.update(training)
+    return RunConfig.parse({"model": {"strategy": strategy, "encoder": encoder}, "training": base})
+
+
+def test_training_fits_the_tiny_set(tiny_encoder: str, tmp_path: Path) -> None:
+    results = train_run(config(tiny_encoder, "ht_mask", max_steps=40, eval_every=20), tmp_path, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [20, 40]
+    assert log[-1]["train_loss"] < 0.5  # started near ln(3) = 1.10
+    assert results["best_dev"]["f1"] >= 80.0  # dev == train here: the model must have fitted it
+    model = RelationExtractor.from_pretrained(tmp_path)
+    assert model.spec.name == "ht_mask"
+    assert (tmp_path / "run_config.yaml").is_file()
+
+
+def test_mlm_auxiliary_loss_trains(tiny_encoder: str, tmp_path: Path) -> None:
+    results = train_run(config(tiny_encoder, "mask", max_steps=4, mlm_weight=1.0), tmp_path, progress=False)
+    assert results["steps"] == 4
+
+
+def test_resume_continues_to_the_same_result(
+    tiny_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = config(tiny_encoder, "ht", max_steps=6, eval_every=2)
+    train_run(cfg, tmp_path / "straight", progress=False)
+    straight = RelationExtractor.from_pretrained(tmp_path / "straight")
+
+    real = trainer._evaluate_and_checkpoint
+    calls = {"n": 0}
+
+    def interrupt_after_second(*args: object, **kwargs: object) -> bool:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(trainer, "_evaluate_and_checkpoint", interrupt_after_second)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, tmp_path / "resumed", progress=False)
+    monkeypatch.setattr(trainer, "_evaluate_and_checkpoint", real)
+    train_run(cfg, tmp_path / "resumed", resume=True, progress=False)
+    resumed = RelationExtractor.from_pretrained(tmp_path / "resumed")
+
+    log = [json.loads(line)["step"] for line in (tmp_path / "resumed" / "log.jsonl").read_text().splitlines()]
+    assert log == [2, 4, 6]
+    for (name, a), (_, b) in zip(
+        straight.model.state_dict().items(), resumed.model.state_dict().items(), strict=True
+    ):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_hybrid_trains_its_encoders_then_the_joint_head(tiny_encoder: str, tmp_path: Path) -> None:
+    results = train_run(config(tiny_encoder, "hybrid", max_steps=4, head_epochs=3), tmp_path, progress=False)
+    assert set(results["stages"]) == {"ht", "mask"}
+    assert (tmp_path / "stages" / "entity" / "model").is_dir()
+    assert (tmp_path / "stages" / "relation" / "model").is_dir()
+    hybrid = RelationExtractor.from_pretrained(tmp_path)
+    entity = RelationExtractor.from_pretrained(tmp_path / "stages" / "entity")
+    for (name, a), (_, b) in zip(
+        hybrid.model.encoders["entity"].state_dict().items(),
+        entity.model.encoders["main"].state_dict().items(),
+        strict=True,
+    ):
+        assert torch.equal(a, b), f"frozen entity encoder changed: {name}"
+    examples = read_dataset(FIXTURE, "jsonl")
+    assert len(hybrid.predict(examples)) == len(examples)
+
+
+def test_hybrid_with_a_never_trained_entity_encoder(tiny_encoder: str, tmp_path: Path) -> None:
+    cfg = config(tiny_encoder, "hybrid", max_steps=4, head_epochs=2)
+    cfg = cfg.override(**{"model.entity_encoder": tiny_encoder})
+    results = train_run(cfg, tmp_path, progress=False)
+    assert set(results["stages"]) == {"mask"}
