@@ -57,9 +57,7 @@ def test_predict_save_load_roundtrip(strategy: str, tiny_encoder: str, tmp_path:
     again = loaded.predict(examples(), precision="fp32")
     for before, after in zip(preds, again, strict=True):
         assert before.label == after.label
-        np.testing.assert_allclose(
-            list(before.probabilities.values()), list(after.probabilities.values()), atol=1e-5
-        )
+        np.testing.assert_allclose(list(before.probabilities.values()), list(after.probabilities.values()), atol=1e-5)
 
 
 def test_features_dimension_follows_strategy(tiny_encoder: str) -> None:

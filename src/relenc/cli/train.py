@@ -32,9 +32,7 @@ def train_command(
     ] = None,
     freeze_entity_encoder: Annotated[
         bool | None,
-        typer.Option(
-            "--freeze-entity-encoder/--tune-entity-encoder", help="Hybrid: keep the entity encoder fixed."
-        ),
+        typer.Option("--freeze-entity-encoder/--tune-entity-encoder", help="Hybrid: keep the entity encoder fixed."),
     ] = None,
     freeze_relation_encoder: Annotated[
         bool | None,
@@ -81,9 +79,9 @@ def train_command(
         }
     )
     results = train_run(run_config, output, resume=resume, progress=progress)
-    dev = results["best_dev"]
+    best: dict[str, float] = results["best_dev"]
     Console(stderr=True).print(
-        f"done: best dev {results['metric']} F1 {dev.get('f1', 0.0):.2f} at step {results['best_step']}; "
+        f"done: best dev {results['metric']} F1 {best.get('f1', 0.0):.2f} at step {results['best_step']}; "
         f"model in {output / 'model'}"
     )
 
@@ -93,9 +91,7 @@ def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory).")],
     data: Annotated[str, typer.Argument(help="Labelled data file.")],
     fmt: FormatOpt,
-    metric: Annotated[
-        str | None, typer.Option(help="semeval (official macro-F1) or micro; default by format.")
-    ] = None,
+    metric: Annotated[str | None, typer.Option(help="semeval (official macro-F1) or micro; default by format.")] = None,
     batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 128,
     precision: Annotated[str, typer.Option(help="auto, bf16 or fp32.")] = "auto",
     report: Annotated[bool, typer.Option(help="Add a per-relation report.")] = False,
@@ -128,7 +124,10 @@ def evaluate_command(
             rows.add_column(col)
         for row in result.per_relation:
             rows.add_row(
-                row["label"], f"{row['precision']:.2f}", f"{row['recall']:.2f}", f"{row['f1']:.2f}",
+                row["label"],
+                f"{row['precision']:.2f}",
+                f"{row['recall']:.2f}",
+                f"{row['f1']:.2f}",
                 str(row["support"]),
             )
         console.print(rows)

@@ -166,7 +166,8 @@ class RelationExtractor:
             save_file(head_state, str(tmp / HEAD_NAME))
             for role, part in self.parts.items():
                 out = tmp / "encoders" / role
-                self.model.encoders[role].save_pretrained(out, safe_serialization=True)
+                encoder: Any = self.model.encoders[role]
+                encoder.save_pretrained(out, safe_serialization=True)
                 part.tokenizer.save_pretrained(out)
             _swap_dir(tmp, target)
         except BaseException:
@@ -201,7 +202,8 @@ class RelationExtractor:
             mlm=mlm,
         )
         extractor.settings["sources"] = config.get("sources", sources)
-        extractor.model.head.load_state_dict(load_file(str(root / HEAD_NAME)))
+        head: torch.nn.Module = extractor.model.head
+        head.load_state_dict(load_file(str(root / HEAD_NAME)))
         extractor.model.eval()
         return extractor
 
@@ -213,8 +215,7 @@ class RelationExtractor:
 
     def collate(self, items: Sequence[dict[str, Encoded]]) -> Inputs:
         return {
-            role: collate([item[role] for item in items], _pad_id(part.tokenizer))
-            for role, part in self.parts.items()
+            role: collate([item[role] for item in items], _pad_id(part.tokenizer)) for role, part in self.parts.items()
         }
 
     # ----------------------------------------------------------------------------------------- inference

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -65,7 +66,8 @@ class RelationModel(nn.Module):
             self.encoders[role].requires_grad_(False)
 
     def hidden_size(self, role: str) -> int:
-        return int(self.encoders[role].config.hidden_size)
+        encoder: Any = self.encoders[role]
+        return int(encoder.config.hidden_size)
 
     def train(self, mode: bool = True) -> RelationModel:
         super().train(mode)

@@ -32,7 +32,8 @@ class ModelConfig(BaseModel):
         "None: train one with the `ht` strategy first.",
     )
     freeze_entity_encoder: bool = Field(
-        True, description="Hybrid only: keep the entity encoder fixed (the paper's two separately trained encoders)."
+        True,
+        description="Hybrid only: keep the entity encoder fixed (the paper's two separately trained encoders).",
     )
     freeze_relation_encoder: bool = Field(
         True, description="Hybrid only: keep the relation encoder fixed while the joint classifier trains."
@@ -40,7 +41,7 @@ class ModelConfig(BaseModel):
     layer: int = Field(-1, description="Which hidden layer to read h, t, m from (-1: last).")
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     input: InputConfig = Field(
-        default_factory=InputConfig,
+        default_factory=lambda: InputConfig(),
         description="Markers, prompt template, max length. The prompt is added only for encoders read at m.",
     )
 
@@ -81,8 +82,8 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    training: TrainConfig = Field(default_factory=TrainConfig)
+    model: ModelConfig = Field(default_factory=lambda: ModelConfig())
+    training: TrainConfig = Field(default_factory=lambda: TrainConfig())
 
     @model_validator(mode="after")
     def _check(self) -> RunConfig:
@@ -105,9 +106,7 @@ class RunConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
+            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
             raise RelencError(f"{source}: invalid config: {problems}") from exc
 
     def to_yaml(self) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from accelerate.utils import set_seed
 from rich.console import Console
 
 from relenc.data.example import Example
@@ -83,18 +84,24 @@ def train_run(
     sources: dict[str, str] = {}
     frozen: list[str] = []
     if mc.strategy == "hybrid":
-        sources["entity"] = mc.entity_encoder or _stage(config, "ht", out / "stages" / "entity", resume, progress,
-                                                         (train, dev), stages)
+        sources["entity"] = mc.entity_encoder or _stage(
+            config, "ht", out / "stages" / "entity", resume, progress, (train, dev), stages
+        )
         sources["relation"] = (
-            mc.encoder if is_model_dir(mc.encoder)
+            mc.encoder
+            if is_model_dir(mc.encoder)
             else _stage(config, "mask", out / "stages" / "relation", resume, progress, (train, dev), stages)
         )
-        frozen = [role for role, flag in (("entity", mc.freeze_entity_encoder),
-                                          ("relation", mc.freeze_relation_encoder)) if flag]
+        frozen = [
+            role
+            for role, flag in (("entity", mc.freeze_entity_encoder), ("relation", mc.freeze_relation_encoder))
+            if flag
+        ]
     else:
         sources["main"] = mc.encoder
     inputs = {role: mc.input.model_copy(update={"prompt": spec.needs_prompt(role)}) for role in spec.roles}
     types = sorted({t for ex in train for t in (ex.head.type, ex.tail.type) if t})
+    set_seed(config.training.seed)  # new marker embeddings and the head start the same in every run
     extractor = RelationExtractor.build(
         mc.strategy,
         labels,

@@ -352,7 +352,7 @@ def extract_features(
     model = extractor.model
     model.eval()
     device = next(model.parameters()).device
-    dim = model.head.net[0].in_features
+    dim = sum(model.hidden_size(role) * len(vectors) for role, vectors in model.spec.reads)
     features = torch.zeros(len(items), dim)
     for batch_idx in length_buckets(lengths, batch_size, shuffle=False, seed=0):
         inputs = _to_device(extractor.collate([items[i] for i in batch_idx]), device)
@@ -413,4 +413,3 @@ def _fit_head_only(
                 stopped = True
                 break
     return _result(run, step, time.time() - start, step * cfg.batch_size, stopped)
-

@@ -1,0 +1,1 @@
+"""Scorers, evaluation of trained models, prediction files."""
