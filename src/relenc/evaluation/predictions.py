@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from relenc.data.example import Example
-from relenc.data.readers._common import read_text
+from relenc.data.readers._common import json_lines, read_text
 from relenc.errors import DataError
 
 
 def read_predictions(path: str | Path) -> dict[str, str]:
     """Map example id (as a string) to predicted label; bad lines and repeated ids are DataErrors."""
     out: dict[str, str] = {}
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    for number, line in enumerate(json_lines(read_text(path)), start=1):
         if not line.strip():
             continue
         try:

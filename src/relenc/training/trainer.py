@@ -35,7 +35,7 @@ from relenc.errors import RelencError
 from relenc.evaluation.evaluate import evaluate
 from relenc.evaluation.scorers import score
 from relenc.models.extractor import RelationExtractor, _to_device
-from relenc.runtime import autocast, resolve_precision
+from relenc.runtime import autocast
 from relenc.training.config import TrainConfig
 from relenc.training.losses import mlm_corrupt, mlm_loss
 
@@ -117,12 +117,12 @@ class _Run:
 
 
 def make_accelerator(cfg: TrainConfig) -> Accelerator:
-    precision = resolve_precision(cfg.precision)
-    return Accelerator(
-        mixed_precision="bf16" if precision == "bf16" else "no",
-        gradient_accumulation_steps=cfg.grad_accum,
-        cpu=not torch.cuda.is_available(),
-    )
+    """An Accelerator for this process; bf16 autocast is applied by the loop itself (``cfg.precision``).
+
+    Accelerate's state is a process-wide singleton that refuses a second, different ``mixed_precision``, so the
+    precision is not handed to it: that keeps several runs with different precisions possible in one process.
+    """
+    return Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available())
 
 
 def fit(

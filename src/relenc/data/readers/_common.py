@@ -25,6 +25,11 @@ def read_text(path: str | Path) -> str:
         raise DataError(f"cannot read: {exc.strerror}", p) from None
 
 
+def json_lines(text: str) -> list[str]:
+    """Split JSON-lines text on newlines only (``str.splitlines`` would also split inside strings holding U+2028)."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def example_from_char_spans(
     id_: str,
     text: str,

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from relenc.data.example import Example, Span
-from relenc.data.readers._common import example_from_char_spans, read_text
+from relenc.data.readers._common import example_from_char_spans, json_lines, read_text
 from relenc.errors import DataError
 
 
 def read_jsonl(path: str | Path) -> list[Example]:
     examples = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    for number, line in enumerate(json_lines(read_text(path)), start=1):
         if not line.strip():
             continue
         try:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from relenc.data.example import Example, Span
-from relenc.data.readers._common import read_text
+from relenc.data.readers._common import json_lines, read_text
 from relenc.errors import DataError
 
 
@@ -27,7 +27,7 @@ def read_tacred(path: str | Path) -> list[Example]:
             raise DataError(f"invalid JSON: {exc.msg}", path, f"line {exc.lineno}, column {exc.colno}") from None
         records = [(f"record {i + 1}", r) for i, r in enumerate(data)]
     else:
-        for number, line in enumerate(content.splitlines(), start=1):
+        for number, line in enumerate(json_lines(content), start=1):
             if not line.strip():
                 continue
             try:
