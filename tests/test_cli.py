@@ -166,7 +166,8 @@ def test_evaluate_unknown_label(tiny_encoder: str, tmp_path: Path, capsys: pytes
     )
     other = tmp_path / "other.jsonl"
     other.write_text(
-        '{"id": "z", "tokens": ["a", "b"], "h": {"start": 0, "end": 1}, "t": {"start": 1, "end": 2}, "label": "per:spouse"}\n'
+        '{"id": "z", "tokens": ["a", "b"], "h": {"start": 0, "end": 1}, "t": {"start": 1, "end": 2},'
+        ' "label": "per:spouse"}\n'
     )
     code, _, err = run_main(["evaluate", str(tmp_path / "run"), str(other), "--format", "jsonl"], capsys)
     assert code != 0

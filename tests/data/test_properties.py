@@ -19,7 +19,8 @@ SAMPLES = {
     "kbp37": (FIX / "kbp37.txt").read_text(),
     "tacred": (FIX / "tacred.json").read_text(),
     "fewrel": (FIX / "fewrel.json").read_text(),
-    "jsonl": '{"id": "1", "text": "Alice works for Acme.", "h": {"start": 0, "end": 5}, "t": {"start": 16, "end": 20}}\n',
+    "jsonl": '{"id": "1", "text": "Alice works for Acme.", "h": {"start": 0, "end": 5},'
+    ' "t": {"start": 16, "end": 20}}\n',
 }
 
 

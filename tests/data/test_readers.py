@@ -112,6 +112,6 @@ def test_example_to_dict_has_no_none_fields() -> None:
 
 
 def test_unknown_format() -> None:
-    with pytest.raises(RelencError, match="unknown format 'xml'.*tacred"):
+    with pytest.raises(RelencError, match=r"unknown format 'xml'.*tacred"):
         read_dataset(FIX / "semeval.txt", "xml")
     assert FORMATS == ("tacred", "semeval", "kbp37", "fewrel", "jsonl")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
@@ -145,7 +147,7 @@ def test_bpe_keeps_leading_space_pieces(bpe: PreTrainedTokenizerFast) -> None:
     assert toks[0] == "<s>" and toks[-1] == "</s>" and toks[e.mask_pos] == "<mask>"
     assert toks[e.head_pos] == "[E1]" and toks[e.tail_pos] == "[E2]"
     assert "Ġworks" in toks  # tokenised as one string: the leading-space form, as in running text
-    assert ["</s>", "</s>"] == toks[toks.index("</s>") : toks.index("</s>") + 2]
+    assert toks[toks.index("</s>") : toks.index("</s>") + 2] == ["</s>", "</s>"]
 
 
 def test_encode_many_equals_encode(bert: PreTrainedTokenizerFast) -> None:
@@ -174,5 +176,5 @@ def test_length_buckets_cover_every_index_once() -> None:
         assert flat == list(range(1000))
         assert batches == length_buckets(lengths, 32, shuffle=shuffle, seed=3)
     unshuffled = length_buckets(lengths, 32, shuffle=False, seed=0)
-    assert all(max(lengths[i] for i in a) <= min(lengths[i] for i in b) for a, b in zip(unshuffled, unshuffled[1:]))
+    assert all(max(lengths[i] for i in a) <= min(lengths[i] for i in b) for a, b in itertools.pairwise(unshuffled))
     assert length_buckets(lengths, 32, shuffle=True, seed=3) != length_buckets(lengths, 32, shuffle=True, seed=4)

@@ -10,7 +10,7 @@ from relenc.evaluation.scorers import confusion_matrix, micro_prf, per_relation_
 
 CE12, CE21 = "Cause-Effect(e1,e2)", "Cause-Effect(e2,e1)"
 CW12 = "Component-Whole(e1,e2)"
-O = "Other"
+OTHER = "Other"
 
 
 def test_micro_excludes_the_negative_label() -> None:
@@ -28,7 +28,7 @@ def test_micro_zero_denominators() -> None:
 
 
 def test_semeval_all_correct() -> None:
-    gold = [CE12, CE21, CW12, O]
+    gold = [CE12, CE21, CW12, OTHER]
     assert semeval_official(gold, gold).f1 == pytest.approx(100.0)
 
 
@@ -42,8 +42,8 @@ def test_semeval_wrong_direction_counts_against_precision_and_recall() -> None:
 
 
 def test_semeval_other_is_excluded_and_macro_f1_is_the_mean_of_f1s() -> None:
-    gold = [CE12, CE12, CW12, O, O]
-    pred = [CE12, O, CE12, O, CW12]
+    gold = [CE12, CE12, CW12, OTHER, OTHER]
+    pred = [CE12, OTHER, CE12, OTHER, CW12]
     s = semeval_official(gold, pred)
     # Cause-Effect: correct 1, predicted 2, gold 2 -> P 50, R 50, F1 50
     # Component-Whole: correct 0, predicted 1, gold 1 -> 0
@@ -53,14 +53,14 @@ def test_semeval_other_is_excluded_and_macro_f1_is_the_mean_of_f1s() -> None:
 
 
 def test_semeval_relations_absent_from_gold_are_not_averaged() -> None:
-    s = semeval_official([CE12, O], [CE12, CW12])
+    s = semeval_official([CE12, OTHER], [CE12, CW12])
     assert [r.label for r in s.per_relation] == ["Cause-Effect"]
     assert s.f1 == pytest.approx(100.0)
     assert s.micro.precision == pytest.approx(100.0)  # the Component-Whole prediction counts as Other
 
 
 def test_semeval_all_wrong() -> None:
-    assert semeval_official([CE12, CW12], [O, O]).f1 == 0.0
+    assert semeval_official([CE12, CW12], [OTHER, OTHER]).f1 == 0.0
 
 
 def test_semeval_rejects_labels_it_does_not_know() -> None:
