@@ -119,6 +119,9 @@ def test_typed_markers_and_fallback() -> None:
     assert toks[e.tail_pos] == "[E2]"  # no type: untyped marker
     unseen = builder.encode(ex("Alice met Bob", (0, 1), (2, 3), htype="ORG"))
     assert pieces(tok, unseen.input_ids)[unseen.head_pos] == "[E1]"
+    reloaded = InputBuilder(tok, InputConfig(markers="typed"))  # e.g. a saved model's tokenizer
+    again = reloaded.encode(ex("Alice met Bob", (0, 1), (2, 3), htype="PERSON"))
+    assert again == e and reloaded.added_tokens == 0
 
 
 def test_punct_and_no_markers(bert: PreTrainedTokenizerFast) -> None:

@@ -12,6 +12,7 @@ tokenizers keep their leading-space pieces. Over-long inputs are cut around the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -25,6 +26,7 @@ from relenc.errors import DataError, RelencError
 LEGACY_TEMPLATE = "{sep} The relation is {mask} ?"
 DEFAULT_TEMPLATE = "The relation between {head} and {tail} is {mask}."
 ENTITY_MARKERS = ("[E1]", "[/E1]", "[E2]", "[/E2]")
+_TYPED_HEAD = re.compile(r"\[E1:(.+)\]")
 
 
 class InputConfig(BaseModel):
@@ -70,7 +72,10 @@ class InputBuilder:
         self.added_tokens = 0
         if config.markers in ("entity", "typed"):
             self._add_specials(ENTITY_MARKERS)
-        self._types: set[str] = set()
+        # typed markers already in the tokenizer (a saved model) are known types again
+        self._types: set[str] = {
+            m.group(1) for token in tokenizer.get_vocab() if (m := _TYPED_HEAD.fullmatch(token)) is not None
+        }
         self._specials = set(tokenizer.all_special_ids)
 
     @property

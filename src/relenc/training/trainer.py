@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
@@ -122,7 +122,11 @@ def make_accelerator(cfg: TrainConfig) -> Accelerator:
     Accelerate's state is a process-wide singleton that refuses a second, different ``mixed_precision``, so the
     precision is not handed to it: that keeps several runs with different precisions possible in one process.
     """
-    return Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available())
+    # encoders carry parts we never read (BERT's pooler), so DDP must tolerate parameters without gradient
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    return Accelerator(
+        gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp]
+    )
 
 
 def fit(
@@ -206,6 +210,9 @@ def _fit_full(
 ) -> FitResult:
     items = extractor.encode(train)
     labels = _label_ids(extractor, train)
+    cut = sum(1 for item in items if any(enc.truncated for enc in item.values()))
+    if cut:
+        acc.print(f"{cut} of {len(items)} training examples were cut around their entities to fit max_length")
     lengths = [max(len(item[role].input_ids) for role in item) for item in items]
     world, rank = acc.num_processes, acc.process_index
 
