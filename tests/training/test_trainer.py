@@ -101,3 +101,21 @@ def test_hybrid_with_a_never_trained_entity_encoder(tiny_encoder: str, tmp_path:
     cfg = cfg.override(**{"model.entity_encoder": tiny_encoder})
     results = train_run(cfg, tmp_path, progress=False)
     assert set(results["stages"]) == {"mask"}
+
+
+def test_typed_markers_train_save_and_reload(tiny_encoder: str, tmp_path: Path) -> None:
+    cfg = config(tiny_encoder, "ht", max_steps=2).override(**{"model.input.markers": "typed"})
+    train_run(cfg, tmp_path, progress=False)
+    model = RelationExtractor.from_pretrained(tmp_path)
+    tokenizer = model.parts["main"].tokenizer
+    assert "[E1:PERSON]" in tokenizer.get_vocab() and "[/E2:GPE]" in tokenizer.get_vocab()
+    example = read_dataset(FIXTURE, "jsonl")[0]
+    encoded = model.parts["main"].builder.encode(example)
+    assert tokenizer.convert_ids_to_tokens(encoded.input_ids[encoded.head_pos]) == "[E1:PERSON]"
+
+
+def test_early_stopping_and_grad_accumulation(tiny_encoder: str, tmp_path: Path) -> None:
+    # lr 0: the dev score can never improve after the first evaluation, so patience 2 stops at the third
+    cfg = config(tiny_encoder, "mask", max_steps=40, eval_every=1, lr=1e-12, head_lr=1e-12, patience=2, grad_accum=2)
+    results = train_run(cfg, tmp_path, progress=False)
+    assert results["stopped_early"] and results["steps"] == 3
