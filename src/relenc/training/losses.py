@@ -31,3 +31,30 @@ def mlm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     if targets.numel() == 0:
         return logits.sum() * 0.0
     return nn.functional.cross_entropy(logits.float(), targets)
+
+
+def info_nce(embeddings: torch.Tensor, labels: torch.Tensor, temperature: float = 0.07) -> torch.Tensor:
+    """InfoNCE / NT-Xent over cosine similarity with in-batch negatives.
+
+    Rows with the same label are positives of each other (a mined pair shares its pair index; in supervised
+    pre-training, sentences share their relation). For every ordered positive pair (a, p)::
+
+        -log( exp(s(a,p)/t) / (exp(s(a,p)/t) + sum over n with another label of exp(s(a,n)/t)) )
+
+    averaged over all ordered positive pairs. Other positives of ``a`` stay out of the denominator (the semantics of
+    pytorch-metric-learning's ``NTXentLoss``). Rows without any positive contribute nothing; a batch without any
+    positive pair gives zero (with a gradient path).
+    """
+    z = nn.functional.normalize(embeddings.float(), dim=-1)
+    sim = z @ z.T / temperature
+    same = labels[:, None] == labels[None, :]
+    eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+    positive = same & ~eye
+    negative = ~same
+    if not positive.any():
+        return sim.sum() * 0.0
+    anchors, targets = positive.nonzero(as_tuple=True)
+    pos_logit = sim[anchors, targets]
+    neg_logits = sim[anchors].masked_fill(~negative[anchors], float("-inf"))
+    denominator = torch.logsumexp(torch.cat([pos_logit[:, None], neg_logits], dim=1), dim=1)
+    return (denominator - pos_logit).mean()

@@ -1,0 +1,1 @@
+"""Contrastive pre-training: entity chains, mined sentence pairs, and the pre-training loop."""

@@ -1,0 +1,263 @@
+"""Contrastive (InfoNCE / NT-Xent) pre-training of an encoder, on mined pairs or on a labelled set.
+
+- **pairs** (self-supervised): a batch holds B mined pairs, 2B sentences; the two sentences of a pair are
+  positives, everything else in the batch (from every process, under Accelerate) is a negative.
+- **labelled** (supervised): sentences with the same relation are positives. The negative class is either its own
+  class (``negatives="class"``) or excluded (``negatives="exclude"``: each no-relation sentence only serves as a
+  negative for the others).
+
+What is contrasted (``variant``): ``m`` (the mask vector); ``ht`` (a linear reduction of [h; t]); ``both`` (the
+mean of the ``m`` and ``ht`` losses); ``htm`` (a linear reduction of [h; t; m]); ``h`` (the head vector: for an
+entity encoder, mentions of one entity chain are positives). The reductions are dropped afterwards: only the
+encoder is saved, as a directory that ``relenc train --encoder DIR`` loads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import yaml
+from accelerate.utils import set_seed
+from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Console
+from torch import nn
+
+from relenc.data.example import Example
+from relenc.data.labels import LabelSet
+from relenc.data.readers import read_dataset
+from relenc.data.readers._common import json_lines, read_text
+from relenc.data.readers.jsonl import example_from_dict
+from relenc.encoding.builder import InputConfig
+from relenc.errors import DataError, RelencError
+from relenc.models.extractor import RelationExtractor, _to_device
+from relenc.runtime import autocast
+from relenc.training.losses import info_nce
+from relenc.training.trainer import _progress, make_accelerator
+
+Variant = Literal["m", "ht", "both", "htm", "h"]
+_STRATEGY = {"m": "mask", "ht": "ht", "both": "ht_mask", "htm": "ht_mask", "h": "ht"}
+
+
+class PretrainConfig(BaseModel):
+    """A contrastive pre-training run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    encoder: str = "minilm"
+    pairs: str | None = Field(None, description="Mined pairs (JSONL from `relenc mine-pairs`).")
+    labelled: str | None = Field(None, description="A labelled data file for supervised contrastive training.")
+    format: str = "jsonl"
+    negatives: Literal["class", "exclude"] = "exclude"
+    variant: Variant = "m"
+    temperature: float = Field(0.07, gt=0)
+    input: InputConfig = Field(default_factory=lambda: InputConfig())
+    batch_size: int = Field(32, gt=1, description="Pairs per batch (pairs mode) or sentences (labelled mode).")
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    lr: float = Field(2e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    seed: int = 13
+    max_examples: int | None = Field(None, gt=0)
+
+
+def read_pairs(path: str | Path) -> list[tuple[Example, Example]]:
+    """Pairs written by ``relenc mine-pairs``: one ``{"id", "a", "b"}`` object per line."""
+    pairs = []
+    for number, line in enumerate(json_lines(read_text(path)), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON: {exc.msg}", path, f"line {number}") from None
+        if not isinstance(record, dict) or "a" not in record or "b" not in record:
+            raise DataError("each line needs 'a' and 'b' examples", path, f"line {number}")
+        a = example_from_dict(record["a"], path, f"line {number}, 'a'")
+        b = example_from_dict(record["b"], path, f"line {number}, 'b'")
+        pairs.append((a, b))
+    return pairs
+
+
+class Reducer(nn.Module):
+    """The variant's projection of h, t, m to what InfoNCE compares (dropped after pre-training)."""
+
+    def __init__(self, variant: str, dim: int) -> None:
+        super().__init__()
+        self.variant = variant
+        self.ht = nn.Linear(2 * dim, dim) if variant in ("ht", "both") else None
+        self.htm = nn.Linear(3 * dim, dim) if variant == "htm" else None
+
+    def losses(self, vectors: dict[str, torch.Tensor], labels: torch.Tensor, temperature: float) -> torch.Tensor:
+        if self.variant == "m":
+            return info_nce(vectors["m"], labels, temperature)
+        if self.variant == "h":
+            return info_nce(vectors["h"], labels, temperature)
+        if self.variant == "htm":
+            assert self.htm is not None
+            return info_nce(self.htm(torch.cat([vectors["h"], vectors["t"], vectors["m"]], -1)), labels, temperature)
+        assert self.ht is not None
+        ht = info_nce(self.ht(torch.cat([vectors["h"], vectors["t"]], -1)), labels, temperature)
+        if self.variant == "ht":
+            return ht
+        return (ht + info_nce(vectors["m"], labels, temperature)) / 2
+
+
+class ContrastiveModel(nn.Module):
+    """Encoder + reducer + loss in one module, so that one DDP wrapper synchronises every trained parameter."""
+
+    def __init__(self, model: nn.Module, reducer: Reducer, temperature: float) -> None:
+        super().__init__()
+        self.model = model
+        self.reducer = reducer
+        self.temperature = temperature
+
+    def forward(self, inputs: dict[str, dict[str, torch.Tensor]], groups: torch.Tensor) -> torch.Tensor:
+        vectors = self.model(inputs).vectors
+        gathered = {k: _gather(v.float()) for k, v in vectors.items()}
+        return self.reducer.losses(gathered, _gather(groups), self.temperature)
+
+
+def _gather(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate a tensor from every process, keeping this process's gradient (negatives from all processes)."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return tensor
+    import torch.distributed.nn.functional as dist_fn
+
+    return torch.cat(dist_fn.all_gather(tensor), dim=0)
+
+
+def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Run contrastive pre-training; save the encoder (weights + tokenizer with markers) to ``output``."""
+    if (config.pairs is None) == (config.labelled is None):
+        raise RelencError("give exactly one of --pairs (mined pairs) or --labelled (a labelled data file)")
+    set_seed(config.seed)
+    acc = make_accelerator_for(config)
+    console = Console(stderr=True)
+    if config.pairs is not None:
+        pairs = read_pairs(config.pairs)[: config.max_examples]
+        examples = [ex for pair in pairs for ex in pair]
+        group_of = [i // 2 for i in range(len(examples))]
+    else:
+        examples = read_dataset(config.labelled, config.format)[: config.max_examples]  # type: ignore[arg-type]
+        labels = LabelSet.from_labels(ex.label for ex in examples)
+        group_of = []
+        for i, ex in enumerate(examples):
+            if ex.label is None:
+                raise DataError("unlabelled example in supervised pre-training", config.labelled, f"record {i + 1}")
+            if config.negatives == "exclude" and ex.label == labels.negative:
+                group_of.append(len(labels) + i)  # a group of its own: only ever a negative
+            else:
+                group_of.append(labels.index(ex.label))
+    if len(examples) < 4:
+        raise RelencError(f"need at least 4 sentences to pre-train, got {len(examples)}")
+    strategy = _STRATEGY[config.variant]
+    placeholder = LabelSet(("a", "b"))
+    needs_prompt = config.variant in ("m", "both", "htm")
+    extractor = RelationExtractor.build(
+        strategy,
+        placeholder,
+        {"main": config.encoder},
+        {"main": config.input.model_copy(update={"prompt": needs_prompt})},
+    )
+    reducer = Reducer(config.variant, extractor.model.hidden_size("main"))
+    items = extractor.encode(examples)
+    group = torch.tensor(group_of)
+    batches = _batches(len(examples), config, pairs_mode=config.pairs is not None)
+    per_rank = len(batches) // acc.num_processes
+    if per_rank == 0:
+        raise RelencError("too few examples for one batch per process")
+    total = config.max_steps or math.ceil(config.epochs * per_rank)
+    contrastive = ContrastiveModel(extractor.model, reducer, config.temperature)
+    params = [p for p in contrastive.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    model, optimizer = acc.prepare(contrastive, optimizer)
+    step, start, losses = 0, time.time(), []
+    console.print(f"contrastive pre-training ({config.variant}) on {len(examples)} sentences, {total} steps")
+    with _progress(progress and acc.is_main_process) as bar:
+        task = bar.add_task("pre-training", total=total, loss=0.0, rate=0.0)
+        epoch = 0
+        while step < total:
+            order = _batches(len(examples), config, pairs_mode=config.pairs is not None, epoch=epoch)
+            mine = order[acc.process_index : per_rank * acc.num_processes : acc.num_processes]
+            for idx in mine:
+                inputs = _to_device(extractor.collate([items[i] for i in idx]), acc.device)
+                model.train()
+                with autocast(config.precision, acc.device):
+                    loss = model(inputs, group[idx].to(acc.device))
+                acc.backward(loss)
+                acc.clip_grad_norm_(params, config.max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad()
+                step += 1
+                losses.append(loss.item())
+                bar.update(task, advance=1, loss=loss.item(), rate=step * len(idx) / (time.time() - start))
+                if step >= total:
+                    break
+            epoch += 1
+    out = Path(output)
+    window = max(1, min(5, len(losses) // 2))  # mean loss over the first and the last few steps
+    results = {
+        "variant": config.variant,
+        "sentences": len(examples),
+        "steps": step,
+        "first_loss": round(sum(losses[:window]) / window, 4),
+        "last_loss": round(sum(losses[-window:]) / window, 4),
+        "seconds": round(time.time() - start, 1),
+    }
+    if acc.is_main_process:
+        save_encoder(extractor, out)
+        (out / "pretrain_config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+        tmp = out / ".pretrain_results.json.tmp"
+        tmp.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        os.replace(tmp, out / "pretrain_results.json")
+    return results
+
+
+def make_accelerator_for(config: PretrainConfig) -> Any:
+    from relenc.training.config import TrainConfig
+
+    return make_accelerator(TrainConfig(precision=config.precision))
+
+
+def _batches(n: int, config: PretrainConfig, pairs_mode: bool, epoch: int = 0) -> list[list[int]]:
+    """Shuffled batches; in pairs mode both sentences of a pair always share a batch."""
+    rng = random.Random(config.seed + epoch)
+    if pairs_mode:
+        pair_ids = list(range(n // 2))
+        rng.shuffle(pair_ids)
+        size = config.batch_size
+        return [
+            [i for p in pair_ids[k : k + size] for i in (2 * p, 2 * p + 1)]
+            for k in range(0, len(pair_ids) - size + 1, size)
+        ]
+    order = list(range(n))
+    rng.shuffle(order)
+    return [order[k : k + config.batch_size] for k in range(0, n - config.batch_size + 1, config.batch_size)]
+
+
+def save_encoder(extractor: RelationExtractor, output: Path) -> None:
+    """The encoder alone, as a Hugging Face directory (safetensors + tokenizer with the markers)."""
+    import shutil
+    import tempfile
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        encoder: Any = extractor.model.encoders["main"]
+        encoder.save_pretrained(tmp, safe_serialization=True)
+        extractor.parts["main"].tokenizer.save_pretrained(tmp)
+        if output.exists():
+            shutil.rmtree(output)
+        tmp.rename(output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

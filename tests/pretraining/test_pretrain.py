@@ -1,0 +1,70 @@
+"""Contrastive pre-training on pairs and on labelled data; the result loads as an encoder for fine-tuning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from relenc.data.readers import read_dataset
+from relenc.data.readers.jsonl import example_to_dict
+from relenc.errors import RelencError
+from relenc.pretraining.pretrain import PretrainConfig, pretrain
+from relenc.training.config import RunConfig
+from relenc.training.run import train_run
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_train.jsonl"
+
+
+def write_pairs(path: Path) -> Path:
+    examples = read_dataset(FIXTURE, "jsonl")
+    lines = [
+        json.dumps({"id": str(i), "a": example_to_dict(a), "b": example_to_dict(b)})
+        for i, (a, b) in enumerate(zip(examples[0::2], examples[1::2], strict=True))
+    ]
+    path.write_text("\n".join(lines * 2) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("variant", ["m", "both", "htm", "h"])
+def test_pretrain_on_pairs_then_fine_tune(tiny_encoder: str, tmp_path: Path, variant: str) -> None:
+    cfg = PretrainConfig(
+        encoder=tiny_encoder,
+        pairs=str(write_pairs(tmp_path / "p.jsonl")),
+        variant=variant,
+        batch_size=4,
+        max_steps=6,
+        lr=1e-3,
+        precision="fp32",
+    )
+    results = pretrain(cfg, tmp_path / "enc", progress=False)
+    assert results["steps"] == 6 and results["last_loss"] < results["first_loss"]
+    assert (tmp_path / "enc" / "model.safetensors").is_file()
+    run = RunConfig.parse(
+        {
+            "model": {"strategy": "ht_mask", "encoder": str(tmp_path / "enc")},
+            "training": {"train": str(FIXTURE), "dev": str(FIXTURE), "max_steps": 2, "precision": "fp32"},
+        }
+    )
+    assert train_run(run, tmp_path / "run", progress=False)["steps"] == 2
+
+
+def test_supervised_pretraining(tiny_encoder: str, tmp_path: Path) -> None:
+    cfg = PretrainConfig(
+        encoder=tiny_encoder,
+        labelled=str(FIXTURE),
+        format="jsonl",
+        batch_size=8,
+        max_steps=5,
+        lr=1e-3,
+        precision="fp32",
+        negatives="class",
+    )
+    results = pretrain(cfg, tmp_path / "enc", progress=False)
+    assert results["last_loss"] < results["first_loss"]
+
+
+def test_needs_exactly_one_source(tiny_encoder: str, tmp_path: Path) -> None:
+    with pytest.raises(RelencError, match="exactly one of --pairs"):
+        pretrain(PretrainConfig(encoder=tiny_encoder), tmp_path / "x", progress=False)
