@@ -1,0 +1,101 @@
+"""The service through the real HTTP stack (uvicorn on loopback, httpx clients)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+uvicorn = pytest.importorskip("uvicorn")
+
+from relenc.data.labels import LabelSet  # noqa: E402
+from relenc.encoding.builder import InputConfig  # noqa: E402
+from relenc.models.extractor import RelationExtractor  # noqa: E402
+from relenc.serve.app import Limits, create_app  # noqa: E402
+
+ITEM = {"text": "Alice works for Acme.", "h": {"start": 0, "end": 5}, "t": {"start": 16, "end": 20}}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tiny_encoder: str) -> Iterator[tuple[str, object]]:
+    labels = LabelSet.from_labels(["no_relation", "per:employee_of", "org:city_of_headquarters"])
+    model = RelationExtractor.build("ht_mask", labels, {"main": tiny_encoder}, {"main": InputConfig()})
+    app = create_app(model, Limits(max_items=8, max_body_bytes=20_000, max_wait_ms=20))
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    yield f"http://127.0.0.1:{port}", app
+    srv.should_exit = True  # graceful: uvicorn finishes requests in flight, the batcher drains its queue
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def test_health_labels_and_openapi(server: tuple[str, object]) -> None:
+    url, _ = server
+    assert httpx.get(f"{url}/health").json()["status"] == "ok"
+    assert httpx.get(f"{url}/labels").json()["negative_label"] == "no_relation"
+    schema = httpx.get(f"{url}/openapi.json").json()
+    assert {"/classify", "/extract", "/health", "/labels"} <= set(schema["paths"])
+
+
+def test_classify(server: tuple[str, object]) -> None:
+    url, _ = server
+    response = httpx.post(f"{url}/classify", json={"items": [ITEM, ITEM]})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 2 and results[0] == results[1]
+    assert results[0]["label"] in ("no_relation", "per:employee_of", "org:city_of_headquarters")
+
+
+def test_clear_4xx_errors(server: tuple[str, object]) -> None:
+    url, _ = server
+    too_many = httpx.post(f"{url}/classify", json={"items": [ITEM] * 9})
+    assert too_many.status_code == 413 and "at most 8" in too_many.json()["detail"]
+    bad_span = httpx.post(f"{url}/classify", json={"items": [{**ITEM, "t": {"start": 16, "end": 99}}]})
+    assert bad_span.status_code == 422 and "item 0: tail character span [16, 99)" in bad_span.json()["detail"]
+    huge = httpx.post(f"{url}/classify", content=b"x" * 30_000, headers={"content-type": "application/json"})
+    assert huge.status_code == 413
+    malformed = httpx.post(f"{url}/classify", json={"items": []})
+    assert malformed.status_code == 422
+
+
+def test_concurrent_requests_are_batched(server: tuple[str, object]) -> None:
+    url, app = server
+    batcher = app.state.batcher  # type: ignore[attr-defined]
+    before = batcher.batches
+    with httpx.Client() as client, ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda _: client.post(f"{url}/classify", json={"items": [ITEM]}), range(16)))
+    assert all(r.status_code == 200 for r in responses)
+    assert batcher.batches - before < 16  # some requests shared a forward pass
+
+
+def test_extract_with_given_entities(server: tuple[str, object]) -> None:
+    pytest.importorskip("spacy")
+    url, _ = server
+    doc = {
+        "text": "Alice works for Acme.",
+        "entities": [
+            {"text": "Alice", "start": 0, "end": 5, "type": "PERSON"},
+            {"text": "Acme", "start": 16, "end": 20, "type": "ORG"},
+        ],
+    }
+    response = httpx.post(f"{url}/extract", json={"documents": [doc]}, timeout=60)
+    assert response.status_code == 200
+    for rel in response.json()["documents"][0]["relations"]:
+        assert doc["text"][rel["head"]["start"] : rel["head"]["end"]] == rel["head"]["text"]
