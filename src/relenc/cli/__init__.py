@@ -23,7 +23,7 @@ app = typer.Typer(
 
 def _register() -> None:
     """Import the command modules; each adds its commands to ``app``."""
-    from relenc.cli import data, extract, pretrain, score, serve, train  # noqa: F401
+    from relenc.cli import data, export, extract, pretrain, score, serve, train  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:
