@@ -37,6 +37,11 @@ def test_names_acronyms_and_partial_person_names() -> None:
     ]
 
 
+def test_short_name_before_full_name() -> None:
+    mentions = [m(0, "Lineker", "PERSON"), m(1, "Everton", "ORG"), m(2, "Gary Winston Lineker", "PERSON")]
+    assert texts(NameChains().build(mentions), mentions) == [["Lineker", "Gary Winston Lineker"], ["Everton"]]
+
+
 def test_pronouns_follow_gender() -> None:
     mentions = [
         m(0, "Barack Obama", "PERSON"),

@@ -107,7 +107,7 @@ class NameChains:
                 chains[target].gender = chains[target].gender or "male"
             elif title in FEMALE_TITLES:
                 chains[target].gender = chains[target].gender or "female"
-        return [c for c in chains if c.mentions]
+        return _merge_late_aliases([c for c in chains if c.mentions], mentions)
 
     @staticmethod
     def _find_named(mention: Mention, mentions: Sequence[Mention], chains: list[Chain]) -> int | None:
@@ -143,6 +143,30 @@ class NameChains:
             chain.mentions.sort()
             chain_of[i] = chain_of[j]
             return
+
+
+def _merge_late_aliases(chains: list[Chain], mentions: Sequence[Mention]) -> list[Chain]:
+    """Join a chain of short names to a later chain whose full name they abbreviate ("Lineker" ... "Gary Lineker")."""
+    merged: list[Chain] = []
+    for chain in chains:
+        named = [mentions[m] for m in chain.mentions if mentions[m].type != "PRON"]
+        target = None
+        for other in merged:
+            others = [mentions[m] for m in other.mentions if mentions[m].type != "PRON"]
+            if named and others and (_abbreviates(named, others) or _abbreviates(others, named)):
+                target = other
+                break
+        if target is None:
+            merged.append(chain)
+            continue
+        target.mentions = sorted(target.mentions + chain.mentions)
+        target.gender = target.gender or chain.gender
+    return merged
+
+
+def _abbreviates(shorts: Sequence[Mention], fulls: Sequence[Mention]) -> bool:
+    """Every mention in ``shorts`` is one word naming a person of ``fulls`` (its first or last name)."""
+    return all(" " not in normalise(s.text) and any(_is_alias(s, f) for f in fulls) for s in shorts)
 
 
 def agree(a: Sequence[Chain], b: Sequence[Chain]) -> list[Chain]:
