@@ -95,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
 
     ds = DATASETS[args.dataset]
-    tag = f"{args.dataset}-{args.encoder}-e{args.epochs:g}-s{args.seed}"
+    tag = f"{args.dataset}-{Path(args.encoder).name}-e{args.epochs:g}-s{args.seed}"
     root = args.runs_dir / tag
     base = {
         "train": str(ds["train"]),

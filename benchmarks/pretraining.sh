@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Downstream effect of self-supervised contrastive pre-training (issue: contrastive pre-training).
+# 1. mine pairs from the Wikipedia sample, 2. pre-train MiniLM on them (InfoNCE on the [MASK] vector),
+# 3. run the same hybrid recipe as benchmarks/strategies.py from the pre-trained encoder (same seed and budget),
+# so that benchmarks/results/strategies-<dataset>-enc-pairs-m-*.json compares with strategies-<dataset>-minilm-*.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA="${RELENC_DATA_DIR:-$(cd .. && pwd)/shared/data}"
+DATASET="${1:-semeval}"
+EPOCHS="${2:-3}"
+PY=.venv/bin/python
+mkdir -p runs
+[ -f runs/pairs/wiki_pairs.jsonl ] || .venv/bin/relenc mine-pairs "$DATA/wikipedia_en_sample" --output runs/pairs/wiki_pairs.jsonl
+[ -f runs/enc-pairs-m/config.json ] || .venv/bin/relenc pretrain --pairs runs/pairs/wiki_pairs.jsonl --variant m \
+    --batch-size 32 --epochs 1 --lr 2e-5 --seed 13 --output runs/enc-pairs-m --no-progress
+cp runs/enc-pairs-m/pretrain_results.json benchmarks/results/pretrain-enc-pairs-m.json
+$PY benchmarks/strategies.py --dataset "$DATASET" --epochs "$EPOCHS" --seed 13 --encoder runs/enc-pairs-m --only ht mask hybrid
