@@ -1,4 +1,4 @@
-"""Readers on small hand-written fixtures: fields, spans, ids, labels; and the generic JSONL round trip."""
+"""Readers on small hand-written fixtures: fields, spans, ids, labels, types, character offsets."""
 
 from __future__ import annotations
 
@@ -6,112 +6,147 @@ from pathlib import Path
 
 import pytest
 
-from relenc.data.example import Example, Span
+from relenc.data.example import Example
 from relenc.data.readers import FORMATS, read_dataset
-from relenc.data.readers.jsonl import example_to_dict, write_jsonl
-from relenc.data.readers.semeval import EMPTY_ENTITY
+from relenc.data.readers.kbp37 import EMPTY_ENTITY
 from relenc.errors import RelencError
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 
 
-def test_semeval_spans_map_back_to_characters() -> None:
+def assert_char_offsets_match(ex: Example) -> None:
+    assert ex.text is not None
+    for span in (ex.head, ex.tail):
+        assert span.char_start is not None and span.char_end is not None
+        assert ex.text[span.char_start : span.char_end] == span.text
+
+
+def test_semeval_text_tokens_and_offsets() -> None:
     first, second = read_dataset(FIX / "semeval.txt", "semeval")
-    assert first.id == "1" and first.label == "Product-Producer(e2,e1)"
+    assert (first.id, first.label) == ("1", "Product-Producer(e2,e1)")
     assert first.text == "The author of the book spoke."
-    assert first.head.text == "author" and first.tail.text == "book"
-    assert first.span_tokens(first.head) == ("author",)
-    assert first.text[first.head.char_start : first.head.char_end] == "author"
-    # a tag glued to the next characters: "<e1>cup</e1>'s"
-    assert second.head.text == "cup" and second.tokens[second.head.end] == "'"
-    assert second.label == "Other"
+    assert first.tokens == ("The", "author", "of", "the", "book", "spoke", ".")
+    assert (first.head.text, first.tail.text) == ("author", "book")
+    assert first.span_tokens(first.head) == ("author",) and first.span_tokens(first.tail) == ("book",)
+    assert (second.id, second.label) == ("2", "Other")
+    assert second.text == "A cup's handle broke."
+    assert second.head.text == "cup" and second.tokens[second.head.end] == "'"  # "<e1>cup</e1>'s": glued tag
+    for ex in (first, second):
+        assert_char_offsets_match(ex)
 
 
-def test_semeval_unlabelled_test_form(tmp_path: Path) -> None:
-    path = tmp_path / "test.txt"
-    path.write_text('8001\t"The <e1>a</e1> and <e2>b</e2>."\n8002\t"<e1>c</e1> <e2>d</e2>"\n')
-    examples = read_dataset(path, "semeval")
+def test_semeval_entities_with_punctuation() -> None:
+    first, second = read_dataset(FIX / "semeval_more.txt", "semeval")
+    assert first.head.text == "flip-flop" and first.span_tokens(first.head) == ("flip", "-", "flop")
+    assert first.tail.text == "U.S." and first.span_tokens(first.tail) == ("U", ".", "S", ".")
+    assert second.text == "The configuration's elements, (all 3.5 cm) were aligned."
+    assert (second.head.text, second.tail.text) == ("configuration", "elements")
+    for ex in (first, second):
+        assert_char_offsets_match(ex)
+
+
+def test_semeval_unlabelled_test_form() -> None:
+    examples = read_dataset(FIX / "semeval_unlabelled.txt", "semeval")
     assert [ex.id for ex in examples] == ["8001", "8002"]
-    assert all(ex.label is None for ex in examples)
+    assert [ex.label for ex in examples] == [None, None]
+    assert examples[1].head.text == "company" and examples[1].tail.text == "chairs"
 
 
-def test_kbp37_tokens_and_empty_entities() -> None:
-    first, second = read_dataset(FIX / "kbp37.txt", "kbp37")
-    assert first.id == "0" and first.label == "per:employee_of(e1,e2)"
+def test_kbp37_keeps_its_whitespace_tokens() -> None:
+    first, second, third = read_dataset(FIX / "kbp37.txt", "kbp37")
+    assert (first.id, first.label) == ("0", "per:employee_of(e1,e2)")
+    assert first.tokens == ("Thom", "Yorke", "of", "Radiohead", "played", ".")
     assert first.text == "Thom Yorke of Radiohead played ."
-    assert first.head.text == "Thom Yorke" and first.tail.text == "Radiohead"
-    assert second.head.text == EMPTY_ENTITY  # "<e1> </e1>" is kept with a placeholder
+    assert (first.head.text, first.tail.text) == ("Thom Yorke", "Radiohead")
+    assert third.label == "no_relation"
+    assert third.tokens == ("J.R.", "Smith", "visited", "the", "U.S.", "with", "Acme", "Inc.")
+    assert (third.head.text, third.tail.text) == ("J.R. Smith", "Acme Inc.")
+    for ex in (first, second, third):
+        assert_char_offsets_match(ex)
+        assert ex.text == " ".join(ex.tokens)
+
+
+def test_kbp37_empty_entity_gets_a_placeholder() -> None:
+    second = read_dataset(FIX / "kbp37.txt", "kbp37")[1]
+    assert second.span_tokens(second.head) == (EMPTY_ENTITY,)
+    assert second.meta == {"empty_entity": "head"}
     assert second.tail.text == "Ireland"
 
 
 @pytest.mark.parametrize("name", ["tacred.json", "tacred.jsonl"])
-def test_tacred_inclusive_ends_and_types(name: str) -> None:
+def test_tacred_inclusive_ends_types_and_ids(name: str) -> None:
     examples = read_dataset(FIX / name, "tacred")
     ex = examples[0]
-    assert ex.id == "t1" and ex.label == "org:city_of_headquarters"
-    assert ex.span_tokens(ex.head) == ("Chunghwa", "Telecom", "Co")
+    assert (ex.id, ex.label) == ("t1", "org:city_of_headquarters")
+    assert ex.span_tokens(ex.head) == ("Chunghwa", "Telecom", "Co")  # subj_start 2, subj_end 4 inclusive
     assert ex.span_tokens(ex.tail) == ("Taiwan",)
     assert (ex.head.type, ex.tail.type) == ("ORGANIZATION", "CITY")
-    if name.endswith("jsonl"):
-        assert examples[1].label is None
+    assert ex.text is None and ex.head.char_start is None
+
+
+def test_tacred_json_lines_without_relation_is_unlabelled() -> None:
+    unlabelled = read_dataset(FIX / "tacred.jsonl", "tacred")[1]
+    assert unlabelled.id == "t3" and unlabelled.label is None
+    assert unlabelled.head.type is None
 
 
 def test_tacred_keeps_ptb_tokens() -> None:
     ex = read_dataset(FIX / "tacred.json", "tacred")[1]
-    assert "-LRB-" in ex.tokens and ex.text is None
+    assert ex.tokens[3:] == ("-LRB-", "again", "-RRB-")
+    assert ex.text is None
 
 
-def test_fewrel_first_mention_and_ids() -> None:
+def test_fewrel_first_mention_ids_and_meta() -> None:
     examples = read_dataset(FIX / "fewrel.json", "fewrel")
     assert [ex.id for ex in examples] == ["P177:0", "P26:0", "P26:1"]
-    assert examples[0].head.text == "Cape Girardeau Bridge"
-    assert examples[0].meta == {"head_id": "Q5034838", "tail_id": "Q1497"}
-    assert examples[2].tail.start == 2  # first of two mentions
+    assert [ex.label for ex in examples] == ["P177", "P26", "P26"]
+    first = examples[0]
+    assert first.head.text == "Cape Girardeau Bridge" and (first.head.start, first.head.end) == (1, 4)
+    assert first.meta == {"head_id": "Q5034838", "tail_id": "Q1497"}
+    assert examples[2].tail.start == 2  # the first of its two mentions ([[2], [0]])
 
 
-def test_jsonl_char_and_token_forms(tmp_path: Path) -> None:
+def test_jsonl_character_and_token_forms() -> None:
+    first, second, third = read_dataset(FIX / "generic.jsonl", "jsonl")
+    assert first.id == "g1" and first.label == "per:employee_of"
+    assert first.span_tokens(first.head) == ("Alice", "Smith") and first.span_tokens(first.tail) == ("Acme", "Corp")
+    assert (first.head.type, first.tail.type) == ("PERSON", "ORG")
+    assert_char_offsets_match(first)
+    assert second.id == "2" and second.label is None  # integer id read as a string; head/tail aliases
+    assert second.tokens == ("Bob", "left", "Initech", ".") and second.text is None
+    assert second.head.text == "Bob" and second.head.type == "PERSON"
+    assert third.head.text == "NY" and third.span_tokens(third.head) == ("NY",)  # "NY" inside "NY-based"
+    assert third.meta == {"source": "hand-written"}
+
+
+def test_jsonl_char_span_inside_a_word_splits_it(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_text(
-        '{"id": 1, "text": "Alice works for Acme Corp.", "h": {"start": 0, "end": 5}, "t": {"start": 16, "end": 25},'
-        ' "label": "x"}\n'
-        '{"id": "2", "tokens": ["Bob", "left", "Initech"], "head": {"start": 0, "end": 1, "type": "PER"},'
-        ' "tail": {"start": 2, "end": 3}}\n'
-    )
-    a, b = read_dataset(path, "jsonl")
-    assert a.id == "1" and a.span_tokens(a.tail) == ("Acme", "Corp")
-    assert b.head.type == "PER" and b.label is None
-
-
-def test_char_span_inside_a_word_splits_it(tmp_path: Path) -> None:
-    path = tmp_path / "d.jsonl"
-    path.write_text(
-        '{"id": "1", "text": "the NY-based firm", "h": {"start": 4, "end": 6}, "t": {"start": 13, "end": 17}}\n'
+        '{"id": "1", "text": "AcmeCorp hired Dan ", "h": {"start": 0, "end": 4}, "t": {"start": 14, "end": 19}}'
     )
     ex = read_dataset(path, "jsonl")[0]
-    assert ex.head.text == "NY" and ex.tail.text == "firm"
+    assert ex.tokens == ("Acme", "Corp", "hired", "Dan")
+    assert ex.head.text == "Acme"
+    assert ex.tail.text == "Dan" and (ex.tail.char_start, ex.tail.char_end) == (15, 18)  # whitespace trimmed
 
 
-@pytest.mark.parametrize("fmt", ["semeval", "kbp37", "tacred", "fewrel"])
-def test_every_reader_round_trips_through_jsonl(fmt: str, tmp_path: Path) -> None:
-    source = {"semeval": "semeval.txt", "kbp37": "kbp37.txt", "tacred": "tacred.json", "fewrel": "fewrel.json"}[fmt]
-    examples = read_dataset(FIX / source, fmt)
-    out = tmp_path / "out.jsonl"
-    assert write_jsonl(examples, out) == len(examples)
-    again = read_dataset(out, "jsonl")
-    assert again == examples
+def test_empty_jsonl_file_has_no_examples(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n\n")
+    assert read_dataset(path, "jsonl") == []
 
 
-def test_example_to_dict_has_no_none_fields() -> None:
-    ex = Example("1", ("a", "b"), Span(0, 1, "a"), Span(1, 2, "b"))
-    assert example_to_dict(ex) == {
-        "id": "1",
-        "tokens": ["a", "b"],
-        "h": {"start": 0, "end": 1, "text": "a"},
-        "t": {"start": 1, "end": 2, "text": "b"},
-    }
-
-
-def test_unknown_format() -> None:
-    with pytest.raises(RelencError, match=r"unknown format 'xml'.*tacred"):
+def test_unknown_format_lists_the_formats() -> None:
+    with pytest.raises(RelencError, match=r"unknown format 'xml'; choose one of tacred, semeval, kbp37, fewrel, jsonl"):
         read_dataset(FIX / "semeval.txt", "xml")
     assert FORMATS == ("tacred", "semeval", "kbp37", "fewrel", "jsonl")
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("semeval.txt", "semeval"), ("tacred.json", "tacred"), ("generic.jsonl", "jsonl")]
+)
+def test_byte_order_mark_and_crlf_are_tolerated(name: str, fmt: str, tmp_path: Path) -> None:
+    original = (FIX / name).read_text()
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + original.replace("\n", "\r\n").encode())
+    assert read_dataset(path, fmt) == read_dataset(FIX / name, fmt)

@@ -1,9 +1,15 @@
-"""A small, documented word tokenizer whose tokens map back to character offsets.
+"""The one word tokenizer of relenc, for formats that give text rather than tokens (SemEval, generic JSONL).
 
-Words are runs of letters, digits and underscores (with inner apostrophes and hyphens kept out: each
-punctuation character is its own token); whitespace separates tokens and is never part of one. Entity boundaries
-given as character offsets can always be honoured: :func:`tokenize` splits a token wherever a boundary falls
-inside it.
+The rule is the regular expression ``\\w+|[^\\w\\s]``:
+
+- a *word* is a maximal run of letters, digits and underscores (``configuration``, ``1987``, ``x2``);
+- every other non-space character is a token of its own (``'``, ``-``, ``.``, ``(``: so ``"cup's"`` is ``cup``,
+  ``'``, ``s`` and ``"3.5"`` is ``3``, ``.``, ``5``);
+- whitespace separates tokens and is never part of one.
+
+Every token is a slice of the text, so each maps back to exact character offsets. Entity boundaries given as
+character offsets can always be honoured: :func:`tokenize` also splits a token wherever a boundary falls inside it
+(``"NY"`` in ``"NY-based"`` is already a token; ``"Acme"`` in ``"AcmeCorp"`` becomes ``Acme`` + ``Corp``).
 """
 
 from __future__ import annotations
@@ -11,14 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 
 
 def tokenize(text: str, boundaries: Iterable[int] = ()) -> list[tuple[str, int, int]]:
-    """``(token, start, end)`` triples; tokens are also split at every offset in ``boundaries``."""
+    """``(token, start, end)`` triples with ``text[start:end] == token``, also split at each of ``boundaries``."""
     cuts = sorted(set(boundaries))
     out: list[tuple[str, int, int]] = []
-    for match in _TOKEN.finditer(text):
+    for match in TOKEN_PATTERN.finditer(text):
         start, end = match.span()
         inner = [c for c in cuts if start < c < end]
         for a, b in zip([start, *inner], [*inner, end], strict=True):
@@ -26,10 +32,10 @@ def tokenize(text: str, boundaries: Iterable[int] = ()) -> list[tuple[str, int, 
     return out
 
 
-def char_span_to_tokens(spans: list[tuple[str, int, int]], start: int, end: int) -> tuple[int, int] | None:
-    """Token range [i, j) covering characters [start, end) exactly (after boundary splitting), else None."""
-    first = next((i for i, (_, s, _) in enumerate(spans) if s == start), None)
-    last = next((i for i, (_, _, e) in enumerate(spans) if e == end), None)
+def char_span_to_tokens(tokens: list[tuple[str, int, int]], start: int, end: int) -> tuple[int, int] | None:
+    """The token range ``[i, j)`` that covers characters ``[start, end)`` exactly, or ``None`` if there is none."""
+    first = next((i for i, (_, s, _) in enumerate(tokens) if s == start), None)
+    last = next((i for i, (_, _, e) in enumerate(tokens) if e == end), None)
     if first is None or last is None or last < first:
         return None
     return first, last + 1

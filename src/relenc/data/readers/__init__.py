@@ -1,4 +1,8 @@
-"""Readers: every supported file format becomes a list of :class:`relenc.data.Example`."""
+"""Readers: every supported file format becomes a list of :class:`relenc.data.Example`.
+
+Each reader raises :class:`relenc.errors.DataError` naming the file, the line or record, and the problem; nothing
+else escapes a reader for bad input. ``docs/data-formats.md`` describes each format.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from pathlib import Path
 from relenc.data.example import Example
 from relenc.data.readers.fewrel import read_fewrel
 from relenc.data.readers.jsonl import read_jsonl
-from relenc.data.readers.semeval import read_kbp37, read_semeval
+from relenc.data.readers.kbp37 import read_kbp37
+from relenc.data.readers.semeval import read_semeval
 from relenc.data.readers.tacred import read_tacred
 from relenc.errors import RelencError
 
@@ -23,9 +28,8 @@ FORMATS: tuple[str, ...] = tuple(READERS)
 
 
 def read_dataset(path: str | Path, fmt: str) -> list[Example]:
-    """Read a data file of format ``fmt`` (one of :data:`FORMATS`)."""
-    try:
-        reader = READERS[fmt]
-    except KeyError:
-        raise RelencError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
+    """Read a data file of format ``fmt`` (one of :data:`FORMATS`); an unknown format is a RelencError."""
+    reader = READERS.get(fmt)
+    if reader is None:
+        raise RelencError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return reader(path)

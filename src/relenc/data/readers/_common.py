@@ -1,7 +1,13 @@
-"""Helpers shared by the readers: reading a file with a clear error, and building an Example from char spans."""
+"""Helpers shared by the readers: reading a file and parsing JSON with clear errors, checking field types, and
+building an Example from character spans.
+
+Every helper raises :class:`DataError`; readers add the file and the record with :meth:`DataError.located`.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +17,13 @@ from relenc.errors import DataError
 
 
 def read_text(path: str | Path) -> str:
-    """The file's text, or a DataError that says why it cannot be read."""
+    """The file's text, or a DataError that says why it cannot be read.
+
+    A leading byte-order mark (which some Windows editors add) is dropped, so it cannot break the first record.
+    """
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DataError("file not found", p) from None
     except IsADirectoryError:
@@ -25,9 +34,67 @@ def read_text(path: str | Path) -> str:
         raise DataError(f"cannot read: {exc.strerror}", p) from None
 
 
-def json_lines(text: str) -> list[str]:
-    """Split JSON-lines text on newlines only (``str.splitlines`` would also split inside strings holding U+2028)."""
+def text_lines(text: str) -> list[str]:
+    """Split on ``\\n`` only, dropping a trailing ``\\r``.
+
+    ``str.splitlines`` also splits on U+2028, form feeds and the like, which would put reported line numbers out
+    of step with what an editor shows, and would cut JSON strings that hold such characters.
+    """
     return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+#: Kept under its old name for the modules that read JSON lines themselves.
+json_lines = text_lines
+
+
+def parse_json(text: str, source: str | Path, line: int | None = None) -> Any:
+    """``json.loads`` whose failure is a DataError at the right line.
+
+    For a whole-file document the decoder's line is used; for one JSON-lines record pass its ``line``.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno if line is None else line}, column {exc.colno}"
+        raise DataError(f"invalid JSON: {exc.msg}", source, where) from None
+    except RecursionError:
+        raise DataError("invalid JSON: nested too deeply", source, None if line is None else f"line {line}") from None
+
+
+def iter_json_lines(text: str, source: str | Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed value)`` for every non-blank line of a JSON-lines text."""
+    for number, line in enumerate(text_lines(text), start=1):
+        if line.strip():
+            yield number, parse_json(line, source, number)
+
+
+def record_location(where: str, record: Any, id_key: str = "id") -> str:
+    """``"line 3 (id 'x')"`` when the record has a usable id, else just ``where``."""
+    if isinstance(record, dict) and isinstance(record.get(id_key), str | int) and not isinstance(record[id_key], bool):
+        return f"{where} (id {str(record[id_key])!r})"
+    return where
+
+
+def require_str(value: Any, what: str, optional: bool = False) -> str | None:
+    """``value`` if it is a string (or ``None`` when ``optional``), else a DataError naming ``what``."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise DataError(f"{what} must be a string, got {value!r}")
+    return value
+
+
+def require_int(value: Any, what: str) -> int:
+    """``value`` if it is an integer (``true``/``false`` are not), else a DataError naming ``what``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise DataError(f"{what} must be an integer, got {value!r}")
+    return value
+
+
+def require_str_list(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DataError(f"{what} must be a list of strings")
+    return value
 
 
 def example_from_char_spans(
@@ -40,22 +107,28 @@ def example_from_char_spans(
     tail_type: str | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Example:
-    """Tokenise ``text`` so both character spans fall on token boundaries and build the Example."""
+    """Tokenise ``text`` so both character spans fall on token boundaries and build the Example.
+
+    Whitespace at the ends of a span is dropped (users' spans often include a trailing space); a span that is
+    empty, out of range or only whitespace is a DataError.
+    """
     for role, (start, end) in (("head", head), ("tail", tail)):
-        if not (isinstance(start, int) and isinstance(end, int)):
-            raise DataError(f"{role} character offsets must be integers, got {start!r}, {end!r}")
+        require_int(start, f"{role} character start")
+        require_int(end, f"{role} character end")
         if not 0 <= start < end <= len(text):
             raise DataError(
                 f"{role} character span [{start}, {end}) is empty or out of range for a text of {len(text)} characters"
             )
         if not text[start:end].strip():
             raise DataError(f"{role} span [{start}, {end}) covers only whitespace")
+    for role, etype in (("head", head_type), ("tail", tail_type)):
+        require_str(etype, f"{role} type", optional=True)
     trimmed = [_trim(text, *head), _trim(text, *tail)]
     tokens = tokenize(text, [b for span in trimmed for b in span])
     spans = []
     for role, (start, end), etype in (("head", trimmed[0], head_type), ("tail", trimmed[1], tail_type)):
         rng = char_span_to_tokens(tokens, start, end)
-        if rng is None:
+        if rng is None:  # cannot happen: tokenize() splits at both ends; kept as a guard with a clear message
             raise DataError(f"{role} span [{start}, {end}) does not cover whole tokens")
         spans.append(Span(rng[0], rng[1], text[start:end], etype, start, end))
     return Example(
@@ -70,7 +143,7 @@ def example_from_char_spans(
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop surrounding whitespace from a character span (users' spans often include a trailing space)."""
+    """Drop surrounding whitespace from a character span."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -1,65 +1,67 @@
 """FewRel JSON: ``{relation_id: [{"tokens": [...], "h": [name, id, [[idx, ...], ...]], "t": [...]}, ...]}``.
 
-The first mention of the head and of the tail is used (FewRel's mentions are contiguous token indices). Ids are
-``"<relation>:<index>"``; the Wikidata ids of the entities go to ``meta``.
+The label is the relation id (a Wikidata PID such as ``P177``); ids are ``"<relation>:<index in its list>"``. An
+entity may list several mentions (420 instances of ``val_wiki.json`` do); the *first* mention of the head and of the
+tail is used, and must be contiguous token indices. The entities' ids (Wikidata QIDs) go to
+``meta["head_id"]``/``meta["tail_id"]``.
+
+An instance whose head and tail mentions overlap is a :class:`DataError` naming the relation and instance, like any
+other bad record, so a bad file fails loudly instead of losing examples. (Checked: neither ``val_wiki.json`` nor
+``val_nyt.json`` has one, with first mentions or with any pair of mentions.)
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from relenc.data.example import Example, Span
-from relenc.data.readers._common import read_text
+from relenc.data.readers._common import parse_json, read_text, require_int, require_str, require_str_list
 from relenc.errors import DataError
 
 
 def read_fewrel(path: str | Path) -> list[Example]:
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON: {exc.msg}", path, f"line {exc.lineno}, column {exc.colno}") from None
+    data = parse_json(read_text(path), path)
     if not isinstance(data, dict):
         raise DataError("expected one JSON object mapping relation ids to lists of instances", path)
     examples = []
     for relation, instances in data.items():
         if not isinstance(instances, list):
-            raise DataError(f"relation {relation!r} must map to a list of instances", path)
-        for i, inst in enumerate(instances):
+            raise DataError("the relation must map to a list of instances", path, f"relation {relation!r}")
+        for i, instance in enumerate(instances):
+            id_ = f"{relation}:{i}"
             try:
-                examples.append(_example(f"{relation}:{i}", relation, inst))
+                examples.append(_example(id_, relation, instance))
             except DataError as exc:
-                raise exc.located(path, f"relation {relation}, instance {i}") from None
+                raise exc.located(path, f"relation {relation!r}, instance {i} (id {id_!r})") from None
     return examples
 
 
-def _example(id_: str, relation: str, inst: Any) -> Example:
-    if not isinstance(inst, dict) or "tokens" not in inst or "h" not in inst or "t" not in inst:
-        raise DataError("an instance needs 'tokens', 'h' and 't'")
-    tokens = inst["tokens"]
-    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise DataError("'tokens' must be a list of strings")
-    spans = []
-    for role in ("h", "t"):
-        ent = inst[role]
-        try:
-            name, qid, mentions = ent
-            indices = mentions[0]
-        except (TypeError, ValueError, IndexError, KeyError):
-            raise DataError(f"'{role}' must be [name, id, [[token indices], ...]]") from None
-        if not indices or not all(isinstance(k, int) for k in indices):
-            raise DataError(f"'{role}' has an empty or non-integer mention")
-        if list(indices) != list(range(indices[0], indices[0] + len(indices))):
-            raise DataError(f"'{role}' mention {indices} is not contiguous")
-        start, end = indices[0], indices[-1] + 1
-        text = " ".join(tokens[start:end]) if start >= 0 and end <= len(tokens) else str(name)
-        spans.append((Span(start, end, text), qid))
-    return Example(
-        id=id_,
-        tokens=tuple(tokens),
-        head=spans[0][0],
-        tail=spans[1][0],
-        label=relation,
-        meta={"head_id": spans[0][1], "tail_id": spans[1][1]},
-    )
+def _example(id_: str, relation: str, instance: Any) -> Example:
+    if not isinstance(instance, dict):
+        raise DataError(f"expected a JSON object, got {type(instance).__name__}")
+    for key in ("tokens", "h", "t"):
+        if key not in instance:
+            raise DataError(f"missing field {key!r}")
+    tokens = require_str_list(instance["tokens"], "field 'tokens'")
+    head, head_id = _first_mention(instance["h"], "h", tokens)
+    tail, tail_id = _first_mention(instance["t"], "t", tokens)
+    return Example(id_, tuple(tokens), head, tail, relation, meta={"head_id": head_id, "tail_id": tail_id})
+
+
+def _first_mention(entity: Any, role: str, tokens: list[str]) -> tuple[Span, str]:
+    """The entity's first mention as a span, and the entity's id."""
+    if not isinstance(entity, list) or len(entity) != 3:
+        raise DataError(f"field '{role}' must be [name, id, [[token indices], ...]]")
+    name, entity_id, mentions = entity
+    require_str(name, f"the name in '{role}'")
+    require_str(entity_id, f"the id in '{role}'")
+    if not isinstance(mentions, list) or not mentions or not isinstance(mentions[0], list) or not mentions[0]:
+        raise DataError(f"field '{role}' must list at least one non-empty mention as [[token indices], ...]")
+    indices = [require_int(k, f"a token index in '{role}'") for k in mentions[0]]
+    start, end = indices[0], indices[-1] + 1
+    if indices != list(range(start, start + len(indices))):
+        raise DataError(f"'{role}' mention {indices} is not contiguous")
+    if start < 0 or end > len(tokens):
+        raise DataError(f"'{role}' mention {indices} is out of range for {len(tokens)} tokens")
+    return Span(start, end, " ".join(tokens[start:end])), str(entity_id)

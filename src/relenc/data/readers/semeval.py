@@ -1,116 +1,134 @@
-"""SemEval-2010 Task 8 (and KBP37, which shares its layout with tags as separate tokens).
+"""SemEval-2010 Task 8, and the record layout it shares with KBP37.
 
 A record is ``id<TAB>"sentence with <e1>..</e1> and <e2>..</e2>"``, then a label line (``Cause-Effect(e2,e1)``,
-``Other``), then an optional ``Comment:`` line, then blank lines. The unlabelled test form (``id<TAB>"sentence"``
-lines only) is read too, with label ``None``. The text keeps the sentence's own characters without the tags; tokens
-come from :func:`relenc.data.tokenize.tokenize`, so spans carry exact character offsets.
+``Other``), then a ``Comment:`` line and a blank line (KBP37: two blank lines). The unlabelled test form
+(``TEST_FILE.txt``: record lines only) is read too, with label ``None``. Whether a file is labelled is decided by its
+first record; after that every record must agree, so a record that lost its label line is an error rather than an
+unlabelled example.
+
+SemEval's tags may be glued to their neighbours (``<e1>configuration</e1>'s``). The example's ``text`` is the
+quoted sentence without the tags; tokens come from :func:`relenc.data.tokenize.tokenize`, so the spans carry exact
+character offsets (``text[char_start:char_end] == span.text``).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from relenc.data.example import Example
-from relenc.data.readers._common import example_from_char_spans, read_text
+from relenc.data.readers._common import example_from_char_spans, read_text, text_lines
 from relenc.errors import DataError
 
 _RECORD = re.compile(r"^(\d+)\t(.*)$")
-_TAG = re.compile(r"</?e[12]>")
-#: Stands in for the empty entity mentions of KBP37 (see :func:`_untag_tokens`).
-EMPTY_ENTITY = "_"
+TAG = re.compile(r"</?e[12]>")
+TAGS = ("<e1>", "</e1>", "<e2>", "</e2>")
+
+
+@dataclass(frozen=True)
+class TaggedRecord:
+    """One record of a SemEval-layout file before its sentence is parsed."""
+
+    line: int
+    id: str
+    sentence: str
+    label: str | None
+
+    @property
+    def location(self) -> str:
+        return f"line {self.line} (id {self.id!r})"
 
 
 def read_semeval(path: str | Path) -> list[Example]:
     """Read a SemEval-2010 Task 8 file (TRAIN_FILE.TXT, TEST_FILE_FULL.TXT, or the unlabelled TEST_FILE.txt)."""
-    return _read_tagged(path, tags_are_tokens=False)
+    examples = []
+    for record in read_tagged_records(path):
+        try:
+            examples.append(_example(record))
+        except DataError as exc:
+            raise exc.located(path, record.location) from None
+    return examples
 
 
-def read_kbp37(path: str | Path) -> list[Example]:
-    """Read a KBP37 file: SemEval's layout, tags as separate tokens, already tokenised by spaces."""
-    return _read_tagged(path, tags_are_tokens=True)
-
-
-def _read_tagged(path: str | Path, tags_are_tokens: bool) -> list[Example]:
-    lines = read_text(path).splitlines()
-    examples: list[Example] = []
+def read_tagged_records(path: str | Path) -> list[TaggedRecord]:
+    """Split a SemEval-layout file into records; ``Comment:`` lines and blank lines between records are skipped."""
+    lines = text_lines(read_text(path))
+    records: list[TaggedRecord] = []
+    labelled: bool | None = None
     i = 0
     while i < len(lines):
-        line = lines[i].strip("\r")
+        line = lines[i]
         if not line.strip() or line.startswith("Comment:"):
             i += 1
             continue
         match = _RECORD.match(line)
         if match is None:
-            raise DataError(f"expected 'id<TAB>\"sentence\"', got {line[:60]!r}", path, f"line {i + 1}")
-        record_line = i + 1
-        id_, quoted = match.groups()
-        label = None
-        nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
-        if nxt and not _RECORD.match(nxt) and not nxt.startswith("Comment:"):
-            label = nxt
-            i += 2
-        else:
-            i += 1
-        try:
-            examples.append(_parse_sentence(id_, quoted, label, tags_are_tokens))
-        except DataError as exc:
-            raise exc.located(path, f"line {record_line} (id {id_})") from None
-    return examples
+            raise DataError(f"expected a record line 'id<TAB>\"sentence\"', got {line[:60]!r}", path, f"line {i + 1}")
+        id_, sentence = match.groups()
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        has_label = bool(following.strip()) and not _RECORD.match(following) and not following.startswith("Comment:")
+        if labelled is None:
+            labelled = has_label
+        if has_label and not labelled:
+            raise DataError(
+                f"unexpected line {following[:60]!r}: this file is unlabelled (its first record has no label line)",
+                path,
+                f"line {i + 2}",
+            )
+        if labelled and not has_label:
+            raise DataError(
+                "the record has no label line (the file is labelled: its first record has one)",
+                path,
+                f"line {i + 1} (id {id_!r})",
+            )
+        label = following.strip() if has_label else None
+        if label is not None and any(c.isspace() for c in label):
+            raise DataError(f"label line {label!r} is not a label: labels have no spaces", path, f"line {i + 2}")
+        records.append(TaggedRecord(i + 1, id_, sentence, label))
+        i += 2 if has_label else 1
+    return records
 
 
-def _parse_sentence(id_: str, quoted: str, label: str | None, tags_are_tokens: bool) -> Example:
-    quoted = quoted.strip()
-    if len(quoted) < 2 or quoted[0] != '"' or quoted[-1] != '"':
+def unquote(sentence: str) -> str:
+    """The sentence between the double quotes that wrap it."""
+    sentence = sentence.strip()
+    if len(sentence) < 2 or sentence[0] != '"' or sentence[-1] != '"':
         raise DataError("the sentence must be wrapped in double quotes")
-    raw = quoted[1:-1]
-    tags = _TAG.findall(raw)
-    for tag in ("<e1>", "</e1>", "<e2>", "</e2>"):
+    return sentence[1:-1]
+
+
+def check_tags(tags: list[str]) -> None:
+    """Each of ``<e1> </e1> <e2> </e2>`` exactly once, each entity opened before it is closed."""
+    for tag in TAGS:
         if tags.count(tag) != 1:
             raise DataError(f"expected exactly one {tag} tag, found {tags.count(tag)}")
-    if tags_are_tokens:
-        text, offsets = _untag_tokens(raw)
-    else:
-        text, offsets = _untag_chars(raw)
+    for entity in ("e1", "e2"):
+        if tags.index(f"</{entity}>") < tags.index(f"<{entity}>"):
+            raise DataError(f"</{entity}> comes before <{entity}>")
+
+
+def _example(record: TaggedRecord) -> Example:
+    raw = unquote(record.sentence)
+    check_tags(TAG.findall(raw))
+    text, offsets = _untag(raw)
     head = (offsets["<e1>"], offsets["</e1>"])
     tail = (offsets["<e2>"], offsets["</e2>"])
-    if head[0] >= head[1] or tail[0] >= tail[1]:
-        raise DataError("an entity is empty, or its closing tag comes before its opening tag")
-    return example_from_char_spans(id_, text, head, tail, label)
+    for entity, (start, end) in (("e1", head), ("e2", tail)):
+        if start == end:
+            raise DataError(f"entity <{entity}> is empty")
+    return example_from_char_spans(record.id, text, head, tail, record.label)
 
 
-def _untag_chars(raw: str) -> tuple[str, dict[str, int]]:
+def _untag(raw: str) -> tuple[str, dict[str, int]]:
     """Remove the tags from the sentence; each tag's offset is where it stood in the untagged text."""
     parts: list[str] = []
     offsets: dict[str, int] = {}
     pos = length = 0
-    for m in _TAG.finditer(raw):
+    for m in TAG.finditer(raw):
         parts.append(raw[pos : m.start()])
         length += m.start() - pos
         offsets[m.group()] = length
         pos = m.end()
     parts.append(raw[pos:])
     return "".join(parts), offsets
-
-
-def _untag_tokens(raw: str) -> tuple[str, dict[str, int]]:
-    """KBP37: tags are space-separated tokens; the text is the other tokens joined by single spaces.
-
-    KBP37 has records whose entity is empty (``<e1> </e1>``: 110 in train, 10 in dev, 26 in test). The published
-    counts include them, so they are kept, with the placeholder token ``EMPTY_ENTITY`` standing in for the mention.
-    """
-    words: list[str] = []
-    offsets: dict[str, int] = {}
-    tokens = raw.split()
-    for k, token in enumerate(tokens):
-        if _TAG.fullmatch(token):
-            if token.startswith("</") and k > 0 and tokens[k - 1] == token.replace("/", ""):
-                words.append(EMPTY_ENTITY)
-            opening = not token.startswith("</")
-            length = len(" ".join(words))
-            offsets[token] = length + (1 if opening and words else 0)
-            continue
-        if _TAG.search(token):
-            raise DataError(f"tag glued to a word in {token!r}; KBP37 tags are separate tokens")
-        words.append(token)
-    return " ".join(words), offsets

@@ -1,76 +1,69 @@
-"""TACRED JSON (also TACREV and Re-TACRED): a JSON array of objects, or JSON lines.
+"""TACRED JSON (also TACREV and Re-TACRED): a JSON array of objects, or JSON lines (one object per line).
 
-Fields: ``id``, ``token`` (PTB-escaped tokens, kept as they are), ``subj_start``/``subj_end`` and
-``obj_start``/``obj_end`` (0-based, INCLUSIVE), ``subj_type``, ``obj_type``, ``relation`` (absent: unlabelled).
-The subject is the head and the object the tail.
+The form is told by the first non-space character (``[``: an array). Fields: ``id``, ``token`` (PTB-escaped tokens
+such as ``-LRB-``, kept as they are), ``subj_start``/``subj_end`` and ``obj_start``/``obj_end`` (0-based,
+INCLUSIVE), ``subj_type``, ``obj_type``, ``relation`` (absent: unlabelled). The subject is the head and the object
+the tail. ``text`` stays ``None``: the original characters cannot be recovered from PTB tokens. Other fields
+(``stanford_pos`` and so on) are ignored.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from relenc.data.example import Example, Span
-from relenc.data.readers._common import json_lines, read_text
+from relenc.data.readers._common import (
+    iter_json_lines,
+    parse_json,
+    read_text,
+    record_location,
+    require_int,
+    require_str,
+    require_str_list,
+)
 from relenc.errors import DataError
+
+_REQUIRED = ("id", "token", "subj_start", "subj_end", "obj_start", "obj_end")
 
 
 def read_tacred(path: str | Path) -> list[Example]:
     content = read_text(path)
-    stripped = content.lstrip()
-    records: list[tuple[str, Any]] = []
-    if stripped.startswith("["):
-        try:
-            data = json.loads(content)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"invalid JSON: {exc.msg}", path, f"line {exc.lineno}, column {exc.colno}") from None
-        records = [(f"record {i + 1}", r) for i, r in enumerate(data)]
+    records: list[tuple[str, Any]]
+    if content.lstrip().startswith("["):
+        data = parse_json(content, path)
+        records = [(f"record {i}", record) for i, record in enumerate(data, start=1)]
     else:
-        for number, line in enumerate(json_lines(content), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((f"line {number}", json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"invalid JSON: {exc.msg}", path, f"line {number}") from None
+        records = [(f"line {number}", record) for number, record in iter_json_lines(content, path)]
     examples = []
     for where, record in records:
         try:
             examples.append(_example(record))
         except DataError as exc:
-            rid = record.get("id") if isinstance(record, dict) else None
-            raise exc.located(path, f"{where} (id {rid!r})" if rid is not None else where) from None
+            raise exc.located(path, record_location(where, record)) from None
     return examples
 
 
 def _example(record: Any) -> Example:
     if not isinstance(record, dict):
         raise DataError(f"expected a JSON object, got {type(record).__name__}")
-    for key in ("id", "token", "subj_start", "subj_end", "obj_start", "obj_end"):
+    for key in _REQUIRED:
         if key not in record:
             raise DataError(f"missing field {key!r}")
-    tokens = record["token"]
-    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise DataError("field 'token' must be a list of strings")
-    bounds = [record[k] for k in ("subj_start", "subj_end", "obj_start", "obj_end")]
-    if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
-        raise DataError(f"span bounds must be integers, got {bounds}")
-    ss, se, os_, oe = bounds
-    label = record.get("relation")
-    if label is not None and not isinstance(label, str):
-        raise DataError(f"field 'relation' must be a string, got {label!r}")
+    id_ = record["id"]
+    if not isinstance(id_, str | int) or isinstance(id_, bool):
+        raise DataError(f"field 'id' must be a string or an integer, got {id_!r}")
+    tokens = require_str_list(record["token"], "field 'token'")
+    label = require_str(record.get("relation"), "field 'relation'", optional=True)
 
-    def span(start: int, end_incl: int, etype: Any) -> Span:
-        if end_incl < start:
-            raise DataError(f"span end {end_incl} is before its start {start} (TACRED ends are inclusive)")
-        text = " ".join(tokens[start : end_incl + 1]) if start >= 0 and end_incl < len(tokens) else ""
-        return Span(start, end_incl + 1, text, etype if isinstance(etype, str) else None)
+    def span(role: str, prefix: str) -> Span:
+        start = require_int(record[f"{prefix}_start"], f"field '{prefix}_start'")
+        last = require_int(record[f"{prefix}_end"], f"field '{prefix}_end'")
+        etype = require_str(record.get(f"{prefix}_type"), f"field '{prefix}_type'", optional=True)
+        if last < start:
+            raise DataError(f"{role} span end {last} is before its start {start} (TACRED ends are inclusive)")
+        if start < 0 or last >= len(tokens):
+            raise DataError(f"{role} span [{start}, {last}] (ends inclusive) is out of range for {len(tokens)} tokens")
+        return Span(start, last + 1, " ".join(tokens[start : last + 1]), etype)
 
-    return Example(
-        id=str(record["id"]),
-        tokens=tuple(tokens),
-        head=span(ss, se, record.get("subj_type")),
-        tail=span(os_, oe, record.get("obj_type")),
-        label=label,
-    )
+    return Example(str(id_), tuple(tokens), span("head", "subj"), span("tail", "obj"), label)
