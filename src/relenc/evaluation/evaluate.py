@@ -8,7 +8,7 @@ from typing import Any
 
 from relenc.data.example import Example
 from relenc.errors import DataError
-from relenc.evaluation.scorers import per_relation_report, score
+from relenc.evaluation.scorers import check_metric, per_relation_report, score
 from relenc.models.extractor import Prediction, RelationExtractor
 
 
@@ -63,6 +63,6 @@ def evaluate(
     preds = extractor.predict(examples, batch_size=batch_size, precision=precision)
     gold = [ex.label or "" for ex in examples]
     pred_labels = [p.label for p in preds]
-    result = score(gold, pred_labels, metric=metric, negative=extractor.labels.negative)
+    result = score(gold, pred_labels, metric=check_metric(metric), negative=extractor.labels.negative)
     report = [row.to_dict() for row in per_relation_report(gold, pred_labels, extractor.labels.negative)]
     return Evaluation(metric, result.precision, result.recall, result.f1, len(examples), preds, report)

@@ -1,25 +1,34 @@
-"""The official scorers, as pure functions over gold and predicted label strings. Numbers are percentages.
+"""The official scorers, as pure functions over gold and predicted label strings. Numbers are percentages (0-100).
 
-- :func:`micro_prf`: the TACRED standard: micro precision, recall and F1 over positive relations.
-- :func:`semeval_official`: SemEval-2010 Task 8's official score (scorer v1.2, evaluation (iii)): macro-averaged
-  F1 over the relations, directionality taken into account, ``Other`` excluded. Reproduces the numbers printed by
-  the official Perl scorer on its own example files (see ``tests/evaluation``).
+- :func:`micro_prf`: the TACRED standard: micro precision, recall and F1 over the positive relations.
+- :func:`semeval_official`: SemEval-2010 Task 8's official score, computed exactly as the official Perl scorer
+  ``semeval2010_task8_scorer-v1.2.pl`` computes it: the macro-averaged F1 of its "(9+1)-way evaluation with
+  directionality taken into account", ``Other`` excluded. ``tests/evaluation`` pins it to the numbers the Perl
+  scorer printed for its own example files; ``docs/metrics.md`` explains the definition.
+- :func:`per_relation_report`, :func:`confusion_matrix`: where the errors are.
+- :func:`score`: pick one of the two metrics by name.
+
+A zero denominator gives 0.0 everywhere (a precision with no predictions, a recall with no gold examples, an F1
+with P + R = 0, a macro average over no relations), as the official scorer prints it.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-from relenc.errors import RelencError
+from relenc.errors import DataError, RelencError
 
-_DIRECTED = re.compile(r"^(.+)\((e[12]),(e[12])\)$")
-SEMEVAL_RELATIONS = (
+Metric = Literal["semeval", "micro"]
+METRICS: tuple[str, ...] = get_args(Metric)
+
+SEMEVAL_OTHER = "Other"
+SEMEVAL_RELATIONS: tuple[str, ...] = (
     "Cause-Effect",
     "Component-Whole",
     "Content-Container",
@@ -30,15 +39,16 @@ SEMEVAL_RELATIONS = (
     "Message-Topic",
     "Product-Producer",
 )
-SEMEVAL_OTHER = "Other"
-SEMEVAL_LABELS = frozenset(
-    [SEMEVAL_OTHER] + [f"{r}({a},{b})" for r in SEMEVAL_RELATIONS for a, b in (("e1", "e2"), ("e2", "e1"))]
+#: The 19 labels the official scorer accepts: 9 relations in 2 directions, and ``Other``.
+SEMEVAL_LABELS: frozenset[str] = frozenset(
+    [SEMEVAL_OTHER] + [f"{rel}({a},{b})" for rel in SEMEVAL_RELATIONS for a, b in (("e1", "e2"), ("e2", "e1"))]
 )
+_DIRECTION = re.compile(r"\(e[12],e[12]\)$")
 
 
 @dataclass(frozen=True)
 class Scores:
-    """Precision, recall and F1 in percent."""
+    """Precision, recall and F1, in percent."""
 
     precision: float
     recall: float
@@ -50,7 +60,7 @@ class Scores:
 
 @dataclass(frozen=True)
 class RelationRow:
-    """One line of a per-relation report."""
+    """One class of a per-relation report: ``support`` gold examples, ``predicted`` predictions."""
 
     label: str
     precision: float
@@ -64,140 +74,235 @@ class RelationRow:
 
 
 @dataclass(frozen=True)
-class SemEvalScores(Scores):
-    """The official score (``f1``: macro-F1 of evaluation (iii)) and the other numbers the scorer prints."""
+class SemEvalEvaluation:
+    """Everything the official scorer prints for one of its three evaluations.
 
-    micro: Scores = field(default_factory=lambda: Scores(0.0, 0.0, 0.0))
-    per_relation: tuple[RelationRow, ...] = ()
-    macro_18_way: Scores = field(default_factory=lambda: Scores(0.0, 0.0, 0.0))
-    macro_undirected: Scores = field(default_factory=lambda: Scores(0.0, 0.0, 0.0))
+    ``per_relation`` holds every class of the gold labels in the scorer's order (sorted, ``Other`` last, as its
+    ``_Other``); ``micro`` and ``macro`` exclude ``Other``. ``accuracy`` is over the examples that have a
+    prediction; ``accuracy_skipped_wrong`` and ``accuracy_skipped_other`` are over all examples, counting a
+    skipped example as wrong, or as ``Other``.
+    """
+
+    name: str
+    macro: Scores
+    micro: Scores
+    per_relation: tuple[RelationRow, ...]
+    coverage: float
+    accuracy: float
+    accuracy_skipped_wrong: float
+    accuracy_skipped_other: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SemEvalScores(Scores):
+    """The official score (``precision``, ``recall``, ``f1``: the macro scores of the directed 9+1-way evaluation)
+    and, for information, the scorer's two other evaluations."""
+
+    official: SemEvalEvaluation
+    way_18_plus_1: SemEvalEvaluation
+    undirected: SemEvalEvaluation
+
+    @property
+    def micro(self) -> Scores:
+        """Micro scores of the official evaluation (``Other`` excluded)."""
+        return self.official.micro
+
+    @property
+    def per_relation(self) -> tuple[RelationRow, ...]:
+        """Per-class rows of the official evaluation; the official ``f1`` is the mean of the non-Other F1s."""
+        return self.official.per_relation
+
+    @property
+    def macro_18_way(self) -> Scores:
+        """Macro scores of the (2*9+1)-way evaluation: each direction is its own class."""
+        return self.way_18_plus_1.macro
+
+    @property
+    def macro_undirected(self) -> Scores:
+        """Macro scores of the 9+1-way evaluation that ignores directionality."""
+        return self.undirected.macro
 
 
 def _pct(num: float, den: float) -> float:
-    """A percentage; 0.0 when the denominator is 0 (as the official scorer prints it)."""
     return 100.0 * num / den if den else 0.0
 
 
-def _f1(p: float, r: float) -> float:
-    return 2 * p * r / (p + r) if p + r else 0.0
+def _f1(precision: float, recall: float) -> float:
+    """Harmonic mean of two percentages, computed as the official scorer does (same rounding)."""
+    total = precision + recall
+    return 2.0 * precision * recall / total if total else 0.0
+
+
+def _check_lengths(gold: Sequence[Any], pred: Sequence[Any]) -> None:
+    """Mismatched lists are a programming error (alignment by id is :func:`align_predictions`'s job)."""
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold labels but {len(pred)} predictions")
 
 
 def micro_prf(gold: Sequence[str], pred: Sequence[str], negative: str | None) -> Scores:
-    """Micro P/R/F1 over positive relations: correct = same label and not ``negative``."""
+    """TACRED-style micro P/R/F1: correct = same label and not ``negative``.
+
+    P = correct / #predictions that are not ``negative``; R = correct / #gold labels that are not ``negative``.
+    With ``negative=None`` every label counts, and P = R = accuracy.
+    """
     _check_lengths(gold, pred)
     correct = sum(1 for g, p in zip(gold, pred, strict=True) if g == p and p != negative)
     predicted = sum(1 for p in pred if p != negative)
     actual = sum(1 for g in gold if g != negative)
-    p, r = _pct(correct, predicted), _pct(correct, actual)
-    return Scores(p, r, _f1(p, r))
+    precision, recall = _pct(correct, predicted), _pct(correct, actual)
+    return Scores(precision, recall, _f1(precision, recall))
 
 
-def _undirected(label: str) -> str:
-    match = _DIRECTED.match(label)
-    return match.group(1) if match else label
+def undirected(label: str) -> str:
+    """``Cause-Effect(e2,e1)`` -> ``Cause-Effect``; ``Other`` stays ``Other``."""
+    return _DIRECTION.sub("", label)
 
 
-def _semeval_eval(
-    gold: Sequence[str], pred: Sequence[str | None], mode: str
-) -> tuple[Scores, Scores, list[RelationRow]]:
-    """One of the scorer's three evaluations: ``18way``, ``undirected`` or ``directed`` (the official one).
+def check_semeval_labels(labels: Sequence[str | None], what: str) -> None:
+    """A label outside the 19 SemEval ones is an error, as in the official scorer (which stops on such a line:
+    "Bad file format"); ``None`` (a skipped example) is allowed."""
+    for i, label in enumerate(labels):
+        if label is not None and label not in SEMEVAL_LABELS:
+            raise DataError(
+                f"{label!r} is not a SemEval-2010 Task 8 label (one of the 9 relations with (e1,e2) or (e2,e1), "
+                f"or {SEMEVAL_OTHER!r})",
+                location=f"{what} label {i + 1}",
+            )
 
-    Per relation R (classes of the evaluation, ``Other`` excluded, only those present in the gold labels):
-    precision = correct / (predicted as R + wrong-direction predictions on gold R), recall = correct / gold R,
-    F1 from those. Macro P, R, F1 = plain means over the relations (macro F1 is the mean of per-relation F1s, not
-    the harmonic mean of macro P and R). A skipped example (prediction ``None``) counts in recall only.
+
+def _semeval_evaluation(
+    name: str, gold: Sequence[str], pred: Sequence[str | None], key: Callable[[str], str], directed: bool
+) -> SemEvalEvaluation:
+    """One of the official scorer's evaluations; ``key`` maps a label to its class in that evaluation.
+
+    With ``directed`` (the official evaluation), classes are the 9 undirected relations plus ``Other``, but a
+    prediction of the right relation in the wrong direction is not correct: it is counted against the gold class
+    (the scorer's ``xDIRx`` column) and added to that class's precision denominator, so it lowers both precision
+    and recall. Only classes present in the gold labels get a row and enter the averages; a prediction of a class
+    absent from the gold labels, like a skipped example, therefore only lowers recall (the scorer's README: "so
+    are examples classified as relations that do not exist in the key file").
     """
-
-    def cls(label: str) -> str:
-        return label if mode == "18way" else _undirected(label)
-
+    actual = Counter(key(g) for g in gold)
     correct: Counter[str] = Counter()
     predicted: Counter[str] = Counter()
-    wrong_dir: Counter[str] = Counter()
-    actual: Counter[str] = Counter()
+    wrong_direction: Counter[str] = Counter()
+    answered = other_skipped = 0
     for g, p in zip(gold, pred, strict=True):
-        gc = cls(g)
-        actual[gc] += 1
         if p is None:
+            other_skipped += g == SEMEVAL_OTHER
             continue
-        pc = cls(p)
-        if mode == "directed" and gc == pc and g != p:
-            wrong_dir[gc] += 1
+        answered += 1
+        gold_class, pred_class = key(g), key(p)
+        if directed and gold_class == pred_class and g != p:
+            wrong_direction[gold_class] += 1
             continue
-        predicted[pc] += 1
-        if gc == pc:
-            correct[gc] += 1
-    relations = sorted(c for c in actual if c != SEMEVAL_OTHER)
+        predicted[pred_class] += 1
+        correct[gold_class] += gold_class == pred_class
+    # the scorer sorts its class names and calls Other "_Other", which sorts last
+    classes = sorted(actual, key=lambda c: (c == SEMEVAL_OTHER, c))
     rows = []
-    for rel in relations:
-        prec = _pct(correct[rel], predicted[rel] + wrong_dir[rel])
-        rec = _pct(correct[rel], actual[rel])
-        rows.append(RelationRow(rel, prec, rec, _f1(prec, rec), actual[rel], predicted[rel] + wrong_dir[rel]))
-    n = len(rows)
+    for cls in classes:
+        n_predicted = predicted[cls] + wrong_direction[cls]
+        precision, recall = _pct(correct[cls], n_predicted), _pct(correct[cls], actual[cls])
+        rows.append(RelationRow(cls, precision, recall, _f1(precision, recall), actual[cls], n_predicted))
+    relations = [row for row in rows if row.label != SEMEVAL_OTHER]
+    n = len(relations)
     macro = Scores(
-        sum(row.precision for row in rows) / n if n else 0.0,
-        sum(row.recall for row in rows) / n if n else 0.0,
-        sum(row.f1 for row in rows) / n if n else 0.0,
+        sum(row.precision for row in relations) / n if n else 0.0,
+        sum(row.recall for row in relations) / n if n else 0.0,
+        # the mean of the per-relation F1s, not the harmonic mean of macro P and macro R
+        sum(row.f1 for row in relations) / n if n else 0.0,
     )
-    all_correct = sum(correct[rel] for rel in relations)
-    # as the official scorer: predictions of a relation absent from the gold labels count as Other here
-    all_pred = sum(predicted[rel] + wrong_dir[rel] for rel in relations)
-    all_actual = sum(actual[rel] for rel in relations)
-    mp, mr = _pct(all_correct, all_pred), _pct(all_correct, all_actual)
-    return macro, Scores(mp, mr, _f1(mp, mr)), rows
+    n_correct = sum(correct[row.label] for row in relations)
+    micro_p = _pct(n_correct, sum(row.predicted for row in relations))
+    micro_r = _pct(n_correct, sum(row.support for row in relations))
+    all_correct = sum(correct.values())
+    return SemEvalEvaluation(
+        name=name,
+        macro=macro,
+        micro=Scores(micro_p, micro_r, _f1(micro_p, micro_r)),
+        per_relation=tuple(rows),
+        coverage=_pct(answered, len(gold)),
+        accuracy=_pct(all_correct, answered),
+        accuracy_skipped_wrong=_pct(all_correct, len(gold)),
+        accuracy_skipped_other=_pct(all_correct + other_skipped, len(gold)),
+    )
 
 
 def semeval_official(gold: Sequence[str], pred: Sequence[str | None]) -> SemEvalScores:
-    """The official SemEval-2010 Task 8 score; ``None`` in ``pred`` marks a skipped example."""
+    """The official SemEval-2010 Task 8 score (scorer v1.2) and the scorer's other numbers.
+
+    ``pred[i]`` is the prediction for ``gold[i]``; ``None`` marks an example the system skipped (the official
+    scorer allows answering a subset). A label outside :data:`SEMEVAL_LABELS` in either list is a
+    :class:`DataError`.
+    """
     _check_lengths(gold, pred)
-    for where, labels in (("gold", gold), ("predicted", pred)):
-        bad = sorted({lab for lab in labels if lab is not None and lab not in SEMEVAL_LABELS})
-        if bad:
-            raise RelencError(f"{where} labels are not SemEval-2010 Task 8 labels: {', '.join(bad[:5])}")
-    macro, micro, rows = _semeval_eval(gold, pred, "directed")
-    macro18, _, _ = _semeval_eval(gold, pred, "18way")
-    macro_undirected, _, _ = _semeval_eval(gold, pred, "undirected")
-    return SemEvalScores(macro.precision, macro.recall, macro.f1, micro, tuple(rows), macro18, macro_undirected)
+    check_semeval_labels(gold, "gold")
+    check_semeval_labels(pred, "predicted")
+    official = _semeval_evaluation("9+1-way, directed (official)", gold, pred, undirected, directed=True)
+    return SemEvalScores(
+        official.macro.precision,
+        official.macro.recall,
+        official.macro.f1,
+        official=official,
+        way_18_plus_1=_semeval_evaluation("2*9+1-way", gold, pred, str, directed=False),
+        undirected=_semeval_evaluation("9+1-way, direction ignored", gold, pred, undirected, directed=False),
+    )
 
 
-def score(gold: Sequence[str], pred: Sequence[str], metric: str, negative: str | None) -> Scores:
-    """Dispatch: ``semeval`` (official macro-F1) or ``micro`` (TACRED-style, ``negative`` excluded)."""
-    if metric == "semeval":
+def check_metric(name: str) -> Metric:
+    """``name`` as a :data:`Metric`, or a RelencError listing the choices (for names that come from users)."""
+    if name == "semeval":
+        return "semeval"
+    if name == "micro":
+        return "micro"
+    raise RelencError(f"unknown metric {name!r}; choose one of {', '.join(METRICS)}")
+
+
+def score(gold: Sequence[str], pred: Sequence[str], metric: Metric, negative: str | None) -> Scores:
+    """``semeval``: the official SemEval macro-F1 (``negative`` is not used: ``Other`` is fixed by the task);
+    ``micro``: TACRED-style micro P/R/F1 with ``negative`` excluded."""
+    chosen = check_metric(metric)
+    if chosen == "semeval":
         return semeval_official(gold, pred)
-    if metric == "micro":
-        return micro_prf(gold, pred, negative)
-    raise RelencError(f"unknown metric {metric!r}; use semeval or micro")
+    return micro_prf(gold, pred, negative)
 
 
 def per_relation_report(gold: Sequence[str], pred: Sequence[str], negative: str | None) -> list[RelationRow]:
-    """Precision, recall, F1, support and prediction count for every label seen in gold or predictions."""
+    """P, R, F1, support and prediction count for every label seen in the gold labels or the predictions.
+
+    Plain one-vs-rest counts per label (a label's precision is over the predictions of exactly that label);
+    the labels come sorted, with ``negative`` last.
+    """
     _check_lengths(gold, pred)
-    labels = sorted(set(gold) | set(pred), key=lambda lab: (lab == negative, lab))
+    support = Counter(gold)
+    predicted = Counter(pred)
+    correct = Counter(g for g, p in zip(gold, pred, strict=True) if g == p)
+    labels = sorted(support.keys() | predicted.keys(), key=lambda label: (label == negative, label))
     rows = []
-    for lab in labels:
-        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == p == lab)
-        n_pred = sum(1 for p in pred if p == lab)
-        n_gold = sum(1 for g in gold if g == lab)
-        p, r = _pct(tp, n_pred), _pct(tp, n_gold)
-        rows.append(RelationRow(lab, p, r, _f1(p, r), n_gold, n_pred))
+    for label in labels:
+        precision, recall = _pct(correct[label], predicted[label]), _pct(correct[label], support[label])
+        rows.append(RelationRow(label, precision, recall, _f1(precision, recall), support[label], predicted[label]))
     return rows
 
 
 def confusion_matrix(
     gold: Sequence[str], pred: Sequence[str], labels: Sequence[str] | None = None
 ) -> tuple[list[str], np.ndarray]:
-    """Counts with gold labels as rows and predictions as columns, in ``labels`` order (default: sorted)."""
+    """Counts with gold labels as rows and predicted labels as columns, in ``labels`` order (default: sorted).
+
+    A label missing from ``labels`` is a DataError rather than a silently dropped example.
+    """
     _check_lengths(gold, pred)
     order = list(labels) if labels is not None else sorted(set(gold) | set(pred))
-    index = {lab: i for i, lab in enumerate(order)}
+    index = {label: i for i, label in enumerate(order)}
     matrix = np.zeros((len(order), len(order)), dtype=np.int64)
     for g, p in zip(gold, pred, strict=True):
-        if g not in index or p not in index:
-            raise RelencError(f"label {g if g not in index else p!r} is not among the matrix labels")
+        for label in (g, p):
+            if label not in index:
+                raise DataError(f"label {label!r} is not one of the confusion matrix's labels")
         matrix[index[g], index[p]] += 1
     return order, matrix
-
-
-def _check_lengths(gold: Sequence[Any], pred: Sequence[Any]) -> None:
-    if len(gold) != len(pred):
-        raise RelencError(f"{len(gold)} gold labels but {len(pred)} predictions")

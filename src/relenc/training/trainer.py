@@ -33,7 +33,7 @@ from relenc.data.example import Example
 from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
 from relenc.evaluation.evaluate import evaluate
-from relenc.evaluation.scorers import score
+from relenc.evaluation.scorers import check_metric, score
 from relenc.models.extractor import RelationExtractor, _to_device
 from relenc.runtime import autocast
 from relenc.training.config import TrainConfig
@@ -414,7 +414,7 @@ def _fit_head_only(
             with torch.inference_mode():
                 pred_ids = head(x_dev).argmax(-1).tolist()
             pred = [extractor.labels.labels[i] for i in pred_ids]
-            result = score(gold_dev, pred, metric=metric, negative=extractor.labels.negative)
+            result = score(gold_dev, pred, metric=check_metric(metric), negative=extractor.labels.negative)
             dev_scores = {"precision": result.precision, "recall": result.recall, "f1": result.f1}
             if run.after_eval(step, epoch + 1, dev_scores, total / n_batches):
                 stopped = True
