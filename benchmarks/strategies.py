@@ -4,7 +4,9 @@
 
 Runs ``ht``, ``mask`` and ``ht_mask`` fine-tuning, then two hybrids that reuse those encoders (no extra
 fine-tuning): ``hybrid`` ([H,T] entity encoder from the ``ht`` run + relation encoder from the ``mask`` run) and
-``hybrid_raw_entity`` (the never RE-trained encoder as entity encoder + the ``mask`` relation encoder). Each run is
+``hybrid_raw_entity`` (the never RE-trained encoder as entity encoder + the ``mask`` relation encoder); and
+``hybrid_tuned``, which starts from the ``ht`` and ``mask`` encoders and fine-tunes both with the joint classifier
+for one more epoch at a lower learning rate. Each run is
 scored on the test split with the dataset's official metric. Finished runs are skipped on a rerun.
 """
 
@@ -108,8 +110,13 @@ def main() -> None:
         "seed": args.seed,
     }
 
-    def cfg(strategy: str, **model: Any) -> RunConfig:
-        return RunConfig.parse({"model": {"strategy": strategy, "encoder": args.encoder, **model}, "training": base})
+    def cfg(strategy: str, training: dict[str, Any] | None = None, **model: Any) -> RunConfig:
+        return RunConfig.parse(
+            {
+                "model": {"strategy": strategy, "encoder": args.encoder, **model},
+                "training": {**base, **(training or {})},
+            }
+        )
 
     plan: list[tuple[str, RunConfig]] = [
         ("ht", cfg("ht")),
@@ -122,6 +129,17 @@ def main() -> None:
         (
             "hybrid_raw_entity",
             cfg("hybrid", entity_encoder=args.encoder, encoder=str(root / "mask" / "model")),
+        ),
+        (
+            "hybrid_tuned",
+            cfg(
+                "hybrid",
+                {"epochs": 1, "lr": 2e-5},
+                entity_encoder=str(root / "ht" / "model"),
+                encoder=str(root / "mask" / "model"),
+                freeze_entity_encoder=False,
+                freeze_relation_encoder=False,
+            ),
         ),
     ]
     records = []
