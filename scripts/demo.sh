@@ -22,7 +22,9 @@ echo "== 1. the data"
 $RELENC data stats "$TRAIN" --format semeval --encoder minilm
 
 echo "== 2. train the hybrid: an [H,T] entity encoder, a [MASK] relation encoder, then the joint classifier"
-$RELENC train --config configs/demo.yaml --train "$TRAIN" --output "$RUN"
+# RELENC_DEMO_TRAIN_ARGS adds flags, e.g. "--max-train-examples 300" for a quick smoke run
+# shellcheck disable=SC2086
+$RELENC train --config configs/demo.yaml --train "$TRAIN" --output "$RUN" ${RELENC_DEMO_TRAIN_ARGS:-}
 
 echo "== 3. official SemEval-2010 Task 8 score on the test split"
 $RELENC evaluate "$RUN" "$TEST" --format semeval --metric semeval --predictions "$RUN/test_predictions.jsonl"

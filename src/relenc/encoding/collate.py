@@ -9,44 +9,52 @@ import torch
 
 from relenc.encoding.builder import Encoded
 
+CHUNK_BATCHES = 50  # length sorting happens within chunks of this many batches when shuffling
+
 
 def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad to the longest item; positions are carried as they are (padding is on the right)."""
+    """Right-pad to the longest item, with an attention mask (padding is never attended).
+
+    Positions need no shift with right padding; ``mask_pos`` stays -1 for inputs without a prompt.
+    """
+    if not items:
+        raise ValueError("collate needs at least one item")
     width = max(len(item.input_ids) for item in items)
-    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(items), width), dtype=torch.long)
-    candidates = torch.zeros((len(items), width), dtype=torch.bool)
-    for row, item in enumerate(items):
+    ids, attention, candidates = [], [], []
+    for item in items:
         n = len(item.input_ids)
-        ids[row, :n] = torch.tensor(item.input_ids, dtype=torch.long)
-        attention[row, :n] = 1
-        candidates[row, :n] = torch.tensor(item.mlm_candidates, dtype=torch.bool)
+        if len(item.mlm_candidates) != n:
+            raise ValueError(f"an item has {n} ids but {len(item.mlm_candidates)} MLM flags")
+        pad = width - n
+        ids.append(item.input_ids + [pad_id] * pad)
+        attention.append([1] * n + [0] * pad)
+        candidates.append(item.mlm_candidates + [False] * pad)
     return {
-        "input_ids": ids,
-        "attention_mask": attention,
+        "input_ids": torch.tensor(ids, dtype=torch.long),
+        "attention_mask": torch.tensor(attention, dtype=torch.long),
         "head_pos": torch.tensor([item.head_pos for item in items], dtype=torch.long),
         "tail_pos": torch.tensor([item.tail_pos for item in items], dtype=torch.long),
         "mask_pos": torch.tensor([item.mask_pos for item in items], dtype=torch.long),
-        "mlm_candidates": candidates,
+        "mlm_candidates": torch.tensor(candidates, dtype=torch.bool),
     }
 
 
 def length_buckets(lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int) -> list[list[int]]:
     """Batches of indices with similar lengths, so little compute goes to padding.
 
-    Without shuffling: indices sorted by length, cut into batches. With shuffling (training): indices are shuffled,
-    sorted by length within chunks of 50 batches (so batches differ between epochs), and the batch order is
-    shuffled. Deterministic for a seed; every index appears exactly once.
+    Without shuffling (inference): indices sorted by length (stable), cut into batches. With shuffling (training):
+    indices are shuffled, sorted by length within chunks of ``CHUNK_BATCHES`` batches (so batches differ between
+    seeds and epochs), and the batch order is shuffled. Deterministic for a seed; every index appears exactly once.
     """
     if batch_size <= 0:
-        raise ValueError("batch_size must be positive")
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
     order = list(range(len(lengths)))
     if not shuffle:
         order.sort(key=lambda i: lengths[i])
         return [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
     rng = random.Random(seed)
     rng.shuffle(order)
-    chunk = batch_size * 50
+    chunk = batch_size * CHUNK_BATCHES
     batches: list[list[int]] = []
     for k in range(0, len(order), chunk):
         part = sorted(order[k : k + chunk], key=lambda i: lengths[i])

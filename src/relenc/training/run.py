@@ -30,6 +30,7 @@ from relenc.data.labels import LabelSet
 from relenc.data.readers import read_dataset
 from relenc.data.splits import dev_split
 from relenc.errors import RelencError
+from relenc.evaluation.scorers import SEMEVAL_LABELS
 from relenc.models.extractor import RelationExtractor, is_model_dir
 from relenc.models.strategies import strategy_spec
 from relenc.training.config import RunConfig
@@ -73,10 +74,10 @@ def train_run(
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     train, dev = data if data is not None else load_training_data(config)
-    labels = LabelSet.from_labels(
-        [ex.label for ex in (*train, *dev)],
-        negative=config.training.negative_label,
-    )
+    observed = [ex.label for ex in (*train, *dev)]
+    if config.training.format == "semeval":  # a closed inventory: know all 19 labels even if a subset lacks some
+        observed += sorted(SEMEVAL_LABELS)
+    labels = LabelSet.from_labels(observed, negative=config.training.negative_label)
     (out / "run_config.yaml").write_text(config.to_yaml(), encoding="utf-8")
     mc = config.model
     spec = strategy_spec(mc.strategy)

@@ -1,0 +1,95 @@
+"""Batching: padding into tensors and length-bucketed batch order."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from relenc.encoding import Encoded, collate, length_buckets
+
+
+def item(n: int, head: int = 1, tail: int = 2, mask: int = -1) -> Encoded:
+    return Encoded(
+        input_ids=list(range(10, 10 + n)),
+        head_pos=head,
+        tail_pos=tail,
+        mask_pos=mask,
+        mlm_candidates=[i % 2 == 1 for i in range(n)],
+        truncated=0,
+    )
+
+
+def test_collate_pads_right_to_the_longest() -> None:
+    items = [item(3), item(6, head=4, tail=2, mask=5), item(1, head=0, tail=0)]
+    batch = collate(items, pad_id=0)
+    assert set(batch) == {"input_ids", "attention_mask", "head_pos", "tail_pos", "mask_pos", "mlm_candidates"}
+    assert batch["input_ids"].shape == batch["attention_mask"].shape == batch["mlm_candidates"].shape == (3, 6)
+    assert batch["input_ids"].dtype == batch["attention_mask"].dtype == torch.long
+    assert batch["mlm_candidates"].dtype == torch.bool
+    assert batch["input_ids"][0].tolist() == [10, 11, 12, 0, 0, 0]
+    assert batch["input_ids"][1].tolist() == items[1].input_ids
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 0, 0, 0], [1] * 6, [1, 0, 0, 0, 0, 0]]
+    assert batch["mlm_candidates"][0].tolist() == [False, True, False, False, False, False]  # padding: never
+    for key, field in (("head_pos", "head_pos"), ("tail_pos", "tail_pos"), ("mask_pos", "mask_pos")):
+        assert batch[key].dtype == torch.long and batch[key].shape == (3,)
+        assert batch[key].tolist() == [getattr(i, field) for i in items]  # -1 (no prompt) kept as it is
+
+
+def test_collate_uses_the_pad_id() -> None:
+    batch = collate([item(1), item(3)], pad_id=7)
+    assert batch["input_ids"][0].tolist() == [10, 7, 7]
+
+
+def test_collate_rejects_empty_and_inconsistent_items() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        collate([], pad_id=0)
+    broken = Encoded([1, 2, 3], 0, 1, -1, [False], 0)
+    with pytest.raises(ValueError, match="MLM flags"):
+        collate([broken], pad_id=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 300), max_size=400),
+    batch_size=st.integers(1, 40),
+    shuffle=st.booleans(),
+    seed=st.integers(0, 2**32),
+)
+def test_length_buckets_cover_every_index_once(lengths: list[int], batch_size: int, shuffle: bool, seed: int) -> None:
+    batches = length_buckets(lengths, batch_size, shuffle=shuffle, seed=seed)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(0 < len(b) <= batch_size for b in batches)
+    assert sum(len(b) < batch_size for b in batches) <= (len(lengths) // (batch_size * 50) + 1)  # one per chunk
+    assert batches == length_buckets(lengths, batch_size, shuffle=shuffle, seed=seed)  # deterministic
+
+
+def test_length_buckets_without_shuffle_are_sorted() -> None:
+    lengths = [(i * 37) % 101 for i in range(1000)]
+    batches = length_buckets(lengths, 32, shuffle=False, seed=0)
+    flat = [i for b in batches for i in b]
+    assert [lengths[i] for i in flat] == sorted(lengths)
+    assert batches == length_buckets(lengths, 32, shuffle=False, seed=99)  # the seed plays no part
+
+
+def test_length_buckets_with_shuffle_group_similar_lengths() -> None:
+    rng = random.Random(0)
+    lengths = [rng.randint(5, 250) for _ in range(5000)]
+    batches = length_buckets(lengths, 32, shuffle=True, seed=3)
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    unbucketed = [order[k : k + 32] for k in range(0, len(order), 32)]
+    random_spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in unbucketed)
+    assert spread * 10 < random_spread
+    assert batches != length_buckets(lengths, 32, shuffle=True, seed=4)  # the seed changes the order
+    first_lengths = [lengths[b[0]] for b in batches[:20]]
+    assert first_lengths != sorted(first_lengths)  # the batch order is shuffled, not by length
+
+
+def test_length_buckets_rejects_bad_batch_size() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        length_buckets([1, 2], 0, shuffle=False, seed=0)
