@@ -9,8 +9,6 @@ scored against the wrong examples silently.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from relenc.data.example import Example
 from relenc.data.readers._common import iter_json_lines, read_text
 from relenc.errors import DataError
 from relenc.evaluation.scorers import SEMEVAL_LABELS, Metric
+from relenc.io import write_lines_atomic
 
 
 class Predictions(dict[str, str]):
@@ -65,23 +64,14 @@ def write_predictions(rows: Iterable[Mapping[str, Any]], path: str | Path) -> in
     Atomic: the lines go to a temporary file in the target's folder, which then replaces the target, so an
     interrupted run never leaves a truncated file that would later be scored as if complete.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                if "id" not in row or "label" not in row:
-                    raise ValueError(f"prediction row {count + 1} needs 'id' and 'label', got keys {sorted(row)}")
-                fh.write(json.dumps(dict(row), ensure_ascii=False) + "\n")
-                count += 1
-        os.chmod(tmp, 0o644)  # mkstemp creates the file private (0600); an output file is ordinarily readable
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
+
+    def lines() -> Iterable[str]:
+        for count, row in enumerate(rows, start=1):
+            if "id" not in row or "label" not in row:
+                raise ValueError(f"prediction row {count} needs 'id' and 'label', got keys {sorted(row)}")
+            yield json.dumps(dict(row), ensure_ascii=False)
+
+    return write_lines_atomic(path, lines())
 
 
 def align_predictions(

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from typing import Any
 from relenc.data.readers._common import example_from_char_spans, json_lines, read_text
 from relenc.data.readers.jsonl import example_to_dict
 from relenc.errors import DataError, RelencError
+from relenc.io import write_lines_atomic
 from relenc.pretraining.chains import FEMALE, MALE, Chain, Mention, NameChains, agree
 
 DEFAULT_TYPES = frozenset(
@@ -233,21 +232,17 @@ def mine_pairs(
     nlp = load_spacy(spacy_model)
     docs = list(itertools.islice(documents, max_documents))
     stats = MiningStats()
-    target = Path(output)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh, Progress(disable=not progress, transient=True) as bar:
+
+    def lines() -> Iterator[str]:
+        with Progress(disable=not progress, transient=True) as bar:
             task = bar.add_task("mining pairs", total=len(docs))
             texts = ((d.text, d.id) for d in docs)
             for spacy_doc, doc_id in nlp.pipe(texts, as_tuples=True, batch_size=16):
                 for record in mine_document(
                     spacy_doc, doc_id, types, require_agreement, max_pairs_per_entity_pair, stats=stats
                 ):
-                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    yield json.dumps(record, ensure_ascii=False)
                 bar.advance(task)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_lines_atomic(output, lines())
     return stats

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ from relenc.data.readers._common import json_lines, read_text
 from relenc.data.readers.jsonl import example_from_dict
 from relenc.encoding.builder import InputConfig
 from relenc.errors import DataError, RelencError
+from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor, _to_device
 from relenc.runtime import autocast
 from relenc.training.losses import info_nce
@@ -216,9 +216,7 @@ def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True) 
     if acc.is_main_process:
         save_encoder(extractor, out)
         (out / "pretrain_config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
-        tmp = out / ".pretrain_results.json.tmp"
-        tmp.write_text(json.dumps(results, indent=2), encoding="utf-8")
-        os.replace(tmp, out / "pretrain_results.json")
+        write_text_atomic(out / "pretrain_results.json", json.dumps(results, indent=2))
     return results
 
 

@@ -17,7 +17,6 @@ An entity encoder can instead be a trained ``ht`` model, or any encoder never tr
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from relenc.data.readers import read_dataset
 from relenc.data.splits import dev_split
 from relenc.errors import RelencError
 from relenc.evaluation.scorers import SEMEVAL_LABELS
+from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor, is_model_dir
 from relenc.models.strategies import strategy_spec
 from relenc.training.config import RunConfig
@@ -156,6 +156,4 @@ def _stage(
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
 from relenc.evaluation.evaluate import evaluate
 from relenc.evaluation.scorers import check_metric, score
+from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor, _to_device
 from relenc.runtime import autocast
 from relenc.training.config import TrainConfig
@@ -324,9 +324,7 @@ def _write_state(acc: Accelerator, out: Path, step: int, run: _Run, done: bool, 
     if not acc.is_main_process:
         return
     state = {"step": step, "run": run.state(), "done": done, "train_seconds": train_seconds}
-    tmp = out / f".{STATE_NAME}.tmp"
-    tmp.write_text(json.dumps(state), encoding="utf-8")
-    os.replace(tmp, out / STATE_NAME)
+    write_text_atomic(out / STATE_NAME, json.dumps(state))
 
 
 def _swap(new: Path, target: Path) -> None:

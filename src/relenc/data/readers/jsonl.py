@@ -20,8 +20,6 @@ the same examples.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from relenc.data.readers._common import (
     require_str_list,
 )
 from relenc.errors import DataError
+from relenc.io import write_lines_atomic
 
 
 def read_jsonl(path: str | Path) -> list[Example]:
@@ -147,18 +146,4 @@ def write_jsonl(examples: Iterable[Example], path: str | Path) -> int:
     Atomic: the lines go to a temporary file in the target's folder, which then replaces the target, so a crash or
     a bad example never leaves a half-written file behind.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for example in examples:
-                fh.write(json.dumps(example_to_dict(example), ensure_ascii=False) + "\n")
-                count += 1
-        os.chmod(tmp, 0o644)  # mkstemp creates the file private (0600); a data file is ordinarily readable
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
+    return write_lines_atomic(path, (json.dumps(example_to_dict(ex), ensure_ascii=False) for ex in examples))
