@@ -32,11 +32,11 @@ def test_minilm_loss_falls(real_data: Path, tmp_path: Path) -> None:
             "training": {
                 "format": "semeval",
                 "batch_size": 16,
-                "max_steps": 12,
+                "max_steps": 24,
                 "lr": 1e-4,
                 "head_lr": 2e-3,
                 "warmup_ratio": 0.0,
-                "eval_every": 12,
+                "eval_every": 24,
                 "seed": 5,
             },
         }
