@@ -94,10 +94,13 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/strategies"))
     parser.add_argument("--output", type=Path, default=None, help="JSON file (default under benchmarks/results)")
     parser.add_argument("--only", nargs="*", default=None, help="Subset of run names.")
+    parser.add_argument("--max-train-examples", type=int, default=None, help="Train on the first N examples only.")
     args = parser.parse_args()
 
     ds = DATASETS[args.dataset]
     tag = f"{args.dataset}-{Path(args.encoder).name}-e{args.epochs:g}-s{args.seed}"
+    if args.max_train_examples:
+        tag += f"-n{args.max_train_examples}"
     root = args.runs_dir / tag
     base = {
         "train": str(ds["train"]),
@@ -108,6 +111,7 @@ def main() -> None:
         "batch_size": args.batch_size,
         "lr": args.lr,
         "seed": args.seed,
+        "max_train_examples": args.max_train_examples,
     }
 
     def cfg(strategy: str, training: dict[str, Any] | None = None, **model: Any) -> RunConfig:
