@@ -16,6 +16,17 @@ def data_dir() -> Path:
     return Path(os.environ.get("RELENC_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
+def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``relenc ARGS`` run in-process through the console-script entry point."""
+    from relenc.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(args)
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return int(info.value.code or 0), out.out, out.err
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     root = data_dir()

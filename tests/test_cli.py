@@ -8,19 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import run_main
 from relenc.cli import _register, app, main
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 _register()
 runner = CliRunner()
-
-
-def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
 
 
 def test_data_stats_json() -> None:

@@ -9,20 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 import relenc.cli.data  # noqa: F401  (adds the "data" sub-app to the app)
-from relenc.cli import app, main
+from conftest import run_main
+from relenc.cli import app
 from relenc.data.readers import read_dataset
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 runner = CliRunner()
-
-
-def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of ``relenc ARGS``."""
-    with pytest.raises(SystemExit) as info:
-        main(args)
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
 
 
 def test_stats_json_is_one_object() -> None:

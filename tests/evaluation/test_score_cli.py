@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from relenc.cli import _register, app, main
+from conftest import run_main
+from relenc.cli import _register, app
 
 try:
     import relenc.cli.score  # noqa: F401  (registers the command on ``app``)
@@ -32,13 +33,6 @@ def invoke_json(*args: str) -> dict[str, Any]:
     out = json.loads(result.stdout)
     assert isinstance(out, dict)
     return out
-
-
-def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    captured = capsys.readouterr()
-    return int(info.value.code or 0), captured.out, captured.err
 
 
 def test_micro_json() -> None:

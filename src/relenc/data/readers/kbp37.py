@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from relenc.data.example import Example, Span
-from relenc.data.readers.semeval import TAG, TaggedRecord, check_tags, read_tagged_records, unquote
+from relenc.data.readers.semeval import TAG, TaggedRecord, check_tags, read_tagged, unquote
 from relenc.errors import DataError
 
 #: Stands in for the mention of an empty entity (``<e1> </e1>``).
@@ -24,13 +24,7 @@ EMPTY_ENTITY = "_"
 
 def read_kbp37(path: str | Path) -> list[Example]:
     """Read a KBP37 file (``train.txt``, ``dev.txt``, ``test.txt``)."""
-    examples = []
-    for record in read_tagged_records(path):
-        try:
-            examples.append(_example(record))
-        except DataError as exc:
-            raise exc.located(path, record.location) from None
-    return examples
+    return read_tagged(path, _example)
 
 
 def _example(record: TaggedRecord) -> Example:

@@ -14,6 +14,7 @@ character offsets (``text[char_start:char_end] == span.text``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +43,15 @@ class TaggedRecord:
 
 def read_semeval(path: str | Path) -> list[Example]:
     """Read a SemEval-2010 Task 8 file (TRAIN_FILE.TXT, TEST_FILE_FULL.TXT, or the unlabelled TEST_FILE.txt)."""
+    return read_tagged(path, _example)
+
+
+def read_tagged(path: str | Path, parse: Callable[[TaggedRecord], Example]) -> list[Example]:
+    """Parse every record of a SemEval-layout file; a bad record is a DataError at its line and id."""
     examples = []
     for record in read_tagged_records(path):
         try:
-            examples.append(_example(record))
+            examples.append(parse(record))
         except DataError as exc:
             raise exc.located(path, record.location) from None
     return examples
