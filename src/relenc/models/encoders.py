@@ -18,7 +18,6 @@ from pathlib import Path
 
 from relenc.errors import RelencError
 
-DEFAULT_ENCODER = "minilm"
 ALIASES: dict[str, str] = {
     "minilm": "sentence-transformers/all-MiniLM-L6-v2",
     "mpnet": "sentence-transformers/all-mpnet-base-v2",
@@ -48,10 +47,6 @@ def resolve_encoder(name: str) -> str:
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise RelencError(f"encoder directory {name!r} does not exist")
     return name
-
-
-def is_offline_alias(name: str) -> bool:
-    return name in ALIASES or name in ALIASES.values()
 
 
 def _minilm_dir() -> Path:

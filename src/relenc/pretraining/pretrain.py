@@ -38,6 +38,7 @@ from relenc.errors import DataError, RelencError
 from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor, _to_device
 from relenc.runtime import autocast
+from relenc.training.config import TrainConfig
 from relenc.training.losses import info_nce
 from relenc.training.trainer import _progress, make_accelerator
 
@@ -140,7 +141,7 @@ def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True) 
     if (config.pairs is None) == (config.labelled is None):
         raise RelencError("give exactly one of --pairs (mined pairs) or --labelled (a labelled data file)")
     set_seed(config.seed)
-    acc = make_accelerator_for(config)
+    acc = make_accelerator(TrainConfig(precision=config.precision))
     console = Console(stderr=True)
     if config.pairs is not None:
         pairs = read_pairs(config.pairs)[: config.max_examples]
@@ -218,12 +219,6 @@ def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True) 
         (out / "pretrain_config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
         write_text_atomic(out / "pretrain_results.json", json.dumps(results, indent=2))
     return results
-
-
-def make_accelerator_for(config: PretrainConfig) -> Any:
-    from relenc.training.config import TrainConfig
-
-    return make_accelerator(TrainConfig(precision=config.precision))
 
 
 def _batches(n: int, config: PretrainConfig, pairs_mode: bool, epoch: int = 0) -> list[list[int]]:
