@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,26 @@ def data_dir() -> Path:
     return Path(os.environ.get("RELENC_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
-def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of ``relenc ARGS`` run in-process through the console-script entry point."""
+RunCli = Callable[[list[str]], tuple[int, str, str]]
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """Runs ``relenc ARGS`` in-process through the console-script entry point; returns exit code, stdout, stderr.
+
+    A fixture rather than an importable helper: pytest imports every ``conftest.py`` under the same module name, so
+    ``from conftest import ...`` picks whichever conftest was loaded last.
+    """
     from relenc.cli import main
 
-    with pytest.raises(SystemExit) as info:
-        main(args)
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
+    def run(args: list[str]) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as info:
+            main(args)
+            raise SystemExit(0)
+        out = capsys.readouterr()
+        return int(info.value.code or 0), out.out, out.err
+
+    return run
 
 
 @pytest.fixture(scope="session")

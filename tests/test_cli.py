@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
-from conftest import run_main
 from relenc.cli import _register, app, main
+
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 _register()
@@ -74,25 +77,25 @@ def test_score_micro_with_report(tmp_path: Path) -> None:
     assert {row["label"] for row in out["per_relation"]} >= {"per:employee_of", "no_relation"}
 
 
-def test_errors_are_one_line_with_nonzero_exit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_main(["data", "stats", str(tmp_path / "missing.txt"), "--format", "kbp37"], capsys)
+def test_errors_are_one_line_with_nonzero_exit(tmp_path: Path, run_cli: RunCli) -> None:
+    code, out, err = run_cli(["data", "stats", str(tmp_path / "missing.txt"), "--format", "kbp37"])
     assert code != 0 and out == ""
     assert err.startswith("error: ") and "missing.txt: file not found" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_score_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_score_errors(tmp_path: Path, run_cli: RunCli) -> None:
     gold = str(FIX / "tiny_train.jsonl")
     pred = write_predictions(tmp_path / "p.jsonl", {"1": "per:employee_of"})
-    code, _, err = run_main(["score", gold, str(pred), "--format", "jsonl"], capsys)
+    code, _, err = run_cli(["score", gold, str(pred), "--format", "jsonl"])
     assert code != 0 and "no prediction for gold id '2'" in err
     labels = {str(i): "per:spouse" for i in range(1, 9)}
     pred = write_predictions(tmp_path / "p2.jsonl", labels)
-    code, _, err = run_main(["score", gold, str(pred), "--format", "jsonl"], capsys)
+    code, _, err = run_cli(["score", gold, str(pred), "--format", "jsonl"])
     assert code != 0 and "predicted labels not in the gold label set: per:spouse" in err
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "1", "label": "x"}\n{"id": "1", "label": "y"}\n')
-    code, _, err = run_main(["score", gold, str(bad), "--format", "jsonl"], capsys)
+    code, _, err = run_cli(["score", gold, str(bad), "--format", "jsonl"])
     assert code != 0 and "bad.jsonl, line 2: id '1' is predicted twice" in err
 
 
@@ -103,10 +106,10 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         main(["--debug", "data", "stats", str(tmp_path / "missing.txt"), "--format", "kbp37"])
 
 
-def test_train_evaluate_predict(tiny_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_evaluate_predict(tiny_encoder: str, tmp_path: Path, run_cli: RunCli) -> None:
     data = str(FIX / "tiny_train.jsonl")
     common = ["--format", "jsonl", "--encoder", tiny_encoder, "--precision", "fp32", "--no-progress"]
-    code, _, err = run_main(
+    code, _, err = run_cli(
         [
             "train",
             "--train",
@@ -120,23 +123,22 @@ def test_train_evaluate_predict(tiny_encoder: str, tmp_path: Path, capsys: pytes
             "--output",
             str(tmp_path / "run"),
             *common,
-        ],
-        capsys,
+        ]
     )
     assert code == 0, err
-    code, out, err = run_main(["evaluate", str(tmp_path / "run"), data, "--format", "jsonl", "--json"], capsys)
+    code, out, err = run_cli(["evaluate", str(tmp_path / "run"), data, "--format", "jsonl", "--json"])
     assert code == 0, err
     scores = json.loads(out)
     assert set(scores) >= {"precision", "recall", "f1"} and 0.0 <= scores["f1"] <= 100.0
-    code, out, err = run_main(["predict", str(tmp_path / "run"), data, "--format", "jsonl"], capsys)
+    code, out, err = run_cli(["predict", str(tmp_path / "run"), data, "--format", "jsonl"])
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["id"] for r in rows] == [str(i) for i in range(1, 9)]
     assert all(set(r) == {"id", "label", "score"} for r in rows)
 
 
-def test_evaluate_unknown_label(tiny_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_unknown_label(tiny_encoder: str, tmp_path: Path, run_cli: RunCli) -> None:
     data = str(FIX / "tiny_train.jsonl")
-    run_main(
+    run_cli(
         [
             "train",
             "--train",
@@ -154,14 +156,13 @@ def test_evaluate_unknown_label(tiny_encoder: str, tmp_path: Path, capsys: pytes
             "--output",
             str(tmp_path / "run"),
             "--no-progress",
-        ],
-        capsys,
+        ]
     )
     other = tmp_path / "other.jsonl"
     other.write_text(
         '{"id": "z", "tokens": ["a", "b"], "h": {"start": 0, "end": 1}, "t": {"start": 1, "end": 2},'
         ' "label": "per:spouse"}\n'
     )
-    code, _, err = run_main(["evaluate", str(tmp_path / "run"), str(other), "--format", "jsonl"], capsys)
+    code, _, err = run_cli(["evaluate", str(tmp_path / "run"), str(other), "--format", "jsonl"])
     assert code != 0
     assert "other.jsonl, record 1 (id 'z'): unknown label 'per:spouse'" in err

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
 import relenc.cli.data  # noqa: F401  (adds the "data" sub-app to the app)
-from conftest import run_main
 from relenc.cli import app
 from relenc.data.readers import read_dataset
+
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 runner = CliRunner()
@@ -49,23 +52,23 @@ def test_convert_writes_generic_jsonl(tmp_path: Path) -> None:
     assert read_dataset(out, "jsonl") == read_dataset(FIX / "kbp37.txt", "kbp37")
 
 
-def test_bad_record_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_record_is_one_error_line(tmp_path: Path, run_cli: RunCli) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text('1\t"The <e1>author</e1> of the book."\nOther\n')
-    code, out, err = run_main(["data", "stats", str(bad), "--format", "semeval"], capsys)
+    code, out, err = run_cli(["data", "stats", str(bad), "--format", "semeval"])
     assert code == 2 and out == ""
     assert err == f"error: {bad}, line 1 (id '1'): expected exactly one <e2> tag, found 0\n"
 
 
-def test_unknown_format_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_main(["data", "stats", str(FIX / "kbp37.txt"), "--format", "csv"], capsys)
+def test_unknown_format_is_an_error(run_cli: RunCli) -> None:
+    code, _, err = run_cli(["data", "stats", str(FIX / "kbp37.txt"), "--format", "csv"])
     assert code == 2
     assert err.startswith("error: unknown format 'csv'; choose one of tacred, semeval, kbp37, fewrel, jsonl")
 
 
-def test_convert_of_a_missing_file_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_of_a_missing_file_writes_nothing(tmp_path: Path, run_cli: RunCli) -> None:
     out = tmp_path / "out.jsonl"
-    code, _, err = run_main(["data", "convert", str(tmp_path / "missing.json"), str(out), "-f", "tacred"], capsys)
+    code, _, err = run_cli(["data", "convert", str(tmp_path / "missing.json"), str(out), "-f", "tacred"])
     assert code == 2 and "missing.json: file not found" in err
     assert not out.exists()
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from typer.testing import CliRunner
 
-from conftest import run_main
 from relenc.cli import _register, app
+
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 try:
     import relenc.cli.score  # noqa: F401  (registers the command on ``app``)
@@ -80,9 +82,9 @@ def test_semeval_is_the_default_metric_for_semeval_data() -> None:
     assert [row["label"] for row in rows] == ["Cause-Effect", "Component-Whole", "Member-Collection", "Other"]
 
 
-def test_semeval_data_scored_with_micro(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_semeval_data_scored_with_micro(tmp_path: Path, run_cli: RunCli) -> None:
     # micro only accepts labels of the gold label set: Component-Whole(e1,e2) (line 4) is not one
-    code, _, err = run_main(["score", SEMEVAL_GOLD, SEMEVAL_PRED, "--format", "semeval", "--metric", "micro"], capsys)
+    code, _, err = run_cli(["score", SEMEVAL_GOLD, SEMEVAL_PRED, "--format", "semeval", "--metric", "micro"])
     assert code != 0 and "line 4 (id '4'): predicted labels not in the gold label set: Component-Whole(e1,e2)" in err
     path = tmp_path / "p.jsonl"
     path.write_text(Path(SEMEVAL_PRED).read_text().replace("Component-Whole(e1,e2)", "Other"))
@@ -107,30 +109,28 @@ def test_tables_without_json() -> None:
         ({**{str(i): "no_relation" for i in range(1, 7)}, "x": "no_relation"}, "line 7 (id 'x'): predicted id 'x'"),
     ],
 )
-def test_errors_are_one_line_on_stderr(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], preds: dict[str, str], message: str
-) -> None:
+def test_errors_are_one_line_on_stderr(tmp_path: Path, run_cli: RunCli, preds: dict[str, str], message: str) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text("".join(json.dumps({"id": k, "label": v}) + "\n" for k, v in preds.items()))
-    code, out, err = run_main(["score", GOLD, str(path), "--format", "jsonl"], capsys)
+    code, out, err = run_cli(["score", GOLD, str(path), "--format", "jsonl"])
     assert code != 0 and out == ""
     assert err.startswith("error: ") and message in err
     assert len(err.strip().splitlines()) == 1
 
 
-def test_semeval_rejects_labels_the_official_scorer_rejects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_semeval_rejects_labels_the_official_scorer_rejects(tmp_path: Path, run_cli: RunCli) -> None:
     path = tmp_path / "p.jsonl"
     lines = Path(SEMEVAL_PRED).read_text().replace("Cause-Effect(e1,e2)", "Cause-Effect", 1)
     path.write_text(lines)
-    code, _, err = run_main(["score", SEMEVAL_GOLD, str(path), "--format", "semeval"], capsys)
+    code, _, err = run_cli(["score", SEMEVAL_GOLD, str(path), "--format", "semeval"])
     assert code != 0
     assert err.startswith("error: ") and "line 1 (id '1'): predicted labels that are not SemEval-2010" in err
 
 
-def test_unknown_metric_and_bad_prediction_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_main(["score", GOLD, PRED, "--format", "jsonl", "--metric", "macro"], capsys)
+def test_unknown_metric_and_bad_prediction_file(tmp_path: Path, run_cli: RunCli) -> None:
+    code, _, err = run_cli(["score", GOLD, PRED, "--format", "jsonl", "--metric", "macro"])
     assert code != 0 and err.startswith("error: unknown metric 'macro'")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "1", "label": "no_relation"}\n{"id": "2"\n')
-    code, _, err = run_main(["score", GOLD, str(bad), "--format", "jsonl"], capsys)
+    code, _, err = run_cli(["score", GOLD, str(bad), "--format", "jsonl"])
     assert code != 0 and err.startswith("error: ") and "bad.jsonl, line 2" in err and "invalid JSON" in err
