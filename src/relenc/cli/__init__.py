@@ -22,8 +22,13 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    """Import the command modules; each adds its commands to ``app``."""
-    from relenc.cli import data, export, extract, pretrain, score, serve, train  # noqa: F401
+    """Import every command module of this package; each adds its commands to ``app`` when imported."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 def main(argv: list[str] | None = None) -> None:
