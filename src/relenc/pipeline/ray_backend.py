@@ -1,0 +1,227 @@
+"""``relenc extract --engine ray``: the batch job of :mod:`relenc.pipeline.batch`, sharded across Ray workers.
+
+The output is byte for byte what the local engine writes, because everything that decides it is shared:
+
+* the driver reads IN with the same reader (same ids, same validation) and skips the documents already in OUT;
+* it cuts the remaining documents into the same chunks of ``chunk`` documents the local engine classifies together
+  (the model batches candidates of a chunk by length, so another grouping could change a score in its last digit);
+* one chunk is one row of a Ray dataset, and a worker runs it through the local engine's own ``_process``, so the
+  lines and error records are the same code's;
+* the driver appends the chunks' lines to OUT in input order, flushed and fsynced chunk by chunk, so an
+  interrupted job keeps every line already written and a rerun skips those documents.
+
+``map_batches`` runs a pool of actors (:class:`_ChunkExtractor`) that each load the model once. The driver holds
+the pending documents in memory (Ray's ``from_items``): fine for millions of short documents, too much for a corpus
+larger than the driver's memory, which is better split into several input files.
+
+On a cluster (``address``), relenc, its ``nlp`` extra and the model directory must be present on every node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import astuple
+from pathlib import Path
+from typing import Any
+
+from relenc.errors import DataError, RelencError
+from relenc.pipeline.batch import BatchStats, _process, done_ids, iter_documents
+from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, load_pipeline
+
+Document = tuple[str, str, list[Entity] | None]
+
+# One chunk per Ray block (so results stream back, and are written, chunk by chunk), up to this many blocks.
+_MAX_BLOCKS = 10_000
+
+
+def extract_file_ray(
+    model_dir: str,
+    source: str | Path,
+    output: str | Path,
+    config: ExtractionConfig | None = None,
+    chunk: int = 32,
+    progress: bool = True,
+    workers: int | None = None,
+    cpus_per_worker: int = 1,
+    address: str | None = None,
+) -> BatchStats:
+    """:func:`relenc.pipeline.batch.extract_file` on Ray: ``workers`` actors, each loading ``model_dir`` once.
+
+    ``address`` connects to a running cluster (``auto``, ``ray://host:10001``); without it a local Ray instance is
+    started with ``workers * cpus_per_worker`` CPUs (all of the machine's when ``workers`` is None). ``workers=None``
+    on a cluster means as many as its CPUs allow. If Ray was already initialised by the caller it is used as is;
+    otherwise it is shut down (a local instance stopped, a cluster connection closed) when the job ends.
+    """
+    if chunk < 1 or cpus_per_worker < 1 or (workers is not None and workers < 1):
+        raise RelencError("chunk, workers and cpus per worker must be at least 1")
+    ray = _import_ray()
+    if Path(model_dir).exists():  # workers on other nodes do not start in our working directory
+        model_dir = str(Path(model_dir).resolve())
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch()  # as the local engine leaves it: OUT exists even when there was nothing to do
+    stats = BatchStats()
+    chunks, read_error = _pending_chunks(source, done_ids(out), chunk, stats)
+    if chunks:
+        started = _connect(ray, address, workers, cpus_per_worker)
+        try:
+            if workers is None:
+                workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
+            _run(ray, model_dir, config or ExtractionConfig(), chunks, out, stats, workers, cpus_per_worker, progress)
+        finally:
+            if started:
+                ray.shutdown()
+    if read_error is not None:
+        raise read_error
+    return stats
+
+
+def _import_ray() -> Any:
+    """Ray is an optional extra: import it only when the engine is used, and say how to get it."""
+    try:
+        import ray
+        import ray.data  # also needs pyarrow and pandas, which only the extra brings
+    except ImportError as exc:
+        raise RelencError(f"--engine ray needs Ray Data: pip install 'relenc[ray]' ({exc})") from exc
+    return ray
+
+
+def _pending_chunks(
+    source: str | Path, finished: set[str], chunk: int, stats: BatchStats
+) -> tuple[list[list[Document]], DataError | None]:
+    """The documents not in OUT yet, in the local engine's chunks.
+
+    A malformed line stops the local engine after it has written the complete chunks before it; the chunks read so
+    far are returned with the error, to be processed and then raised, so both engines leave the same OUT behind.
+    """
+    chunks: list[list[Document]] = []
+    buffer: list[Document] = []
+    try:
+        for doc_id, text, entities in iter_documents(source):
+            if doc_id in finished:
+                stats.skipped += 1
+                continue
+            buffer.append((doc_id, text, entities))
+            if len(buffer) >= chunk:
+                chunks.append(buffer)
+                buffer = []
+    except DataError as exc:
+        return chunks, exc
+    if buffer:
+        chunks.append(buffer)
+    return chunks, None
+
+
+def _connect(ray: Any, address: str | None, workers: int | None, cpus_per_worker: int) -> bool:
+    """Join the caller's Ray session, connect to ``address``, or start a local instance. True if we initialised."""
+    if ray.is_initialized():
+        return False
+    if not address:
+        cpus = workers * cpus_per_worker if workers is not None else None
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        return True
+    try:
+        ray.init(address=address, log_to_driver=False)
+    except (ConnectionError, ValueError) as exc:  # no cluster there; a ray:// address without ray[client]
+        raise RelencError(f"cannot connect to the Ray cluster at {address}: {exc}") from exc
+    return True
+
+
+def _run(
+    ray: Any,
+    model_dir: str,
+    config: ExtractionConfig,
+    chunks: list[list[Document]],
+    out: Path,
+    stats: BatchStats,
+    workers: int,
+    cpus_per_worker: int,
+    progress: bool,
+) -> None:
+    """Classify the chunks on the actor pool and append their lines to ``out`` in input order as they arrive."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    rows = [{"index": i, "docs": _encode(docs)} for i, docs in enumerate(chunks)]
+    dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), _MAX_BLOCKS)).map_batches(
+        _ChunkExtractor,
+        fn_constructor_kwargs={"model_dir": model_dir, "config": config, "threads": cpus_per_worker},
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=cpus_per_worker,
+    )
+    dataset.context.enable_progress_bars = False  # ours below; Ray's would interleave with it
+    dataset.context.print_on_execution_start = False
+    waiting: dict[int, dict[str, Any]] = {}  # results that arrived before an earlier chunk's
+    following = 0
+    with (
+        out.open("a", encoding="utf-8") as fh,
+        Progress(SpinnerColumn(), TextColumn("{task.description}"), disable=not progress, transient=True) as bar,
+    ):
+        task = bar.add_task(f"extracting on {workers} Ray workers", total=None)
+        for row in dataset.iter_rows():
+            if row["error"]:
+                raise RelencError(f"on a Ray worker: {row['error']}")
+            waiting[int(row["index"])] = row
+            while following in waiting:
+                done = waiting.pop(following)
+                fh.write(str(done["lines"]))
+                fh.flush()
+                os.fsync(fh.fileno())
+                stats.documents += int(done["documents"])
+                stats.failed += int(done["failed"])
+                stats.relations += int(done["relations"])
+                following += 1
+                bar.update(task, description=f"extracting: {stats.documents} documents, {stats.relations} relations")
+
+
+def _encode(docs: list[Document]) -> str:
+    """A chunk as one JSON string: one Arrow string cell, instead of nested columns with nulls and dataclasses."""
+    return json.dumps([[i, text, None if ents is None else [astuple(e) for e in ents]] for i, text, ents in docs])
+
+
+def _decode(data: str) -> list[Document]:
+    return [
+        (doc_id, text, None if ents is None else [Entity(*e) for e in ents]) for doc_id, text, ents in json.loads(data)
+    ]
+
+
+class _ChunkExtractor:
+    """One per Ray worker: loads the pipeline once, then classifies whole chunks exactly as the local engine does.
+
+    A user error (no model at ``model_dir``, no spaCy pipeline) is returned in the ``error`` column rather than
+    raised: raised, it would make Ray restart the actor again and again and bury the message in a traceback; as a
+    value, the driver raises it as the one-line :class:`RelencError` the CLI prints.
+    """
+
+    def __init__(self, model_dir: str, config: ExtractionConfig, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)  # the worker's CPU share, not all of the node's cores
+        self.pipeline: Pipeline | None = None
+        self.problem = ""
+        try:
+            pipeline = load_pipeline(model_dir, config)
+            _ = pipeline.nlp  # spaCy is loaded lazily: load it here, once, and report a missing pipeline now
+            self.pipeline = pipeline
+        except RelencError as exc:
+            self.problem = str(exc)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        result: dict[str, list[Any]] = {key: [] for key in ("index", "lines", "documents", "failed", "relations")}
+        result["error"] = []
+        for index, data in zip(batch["index"], batch["docs"], strict=True):
+            stats = BatchStats()
+            lines, problem = "", self.problem
+            if self.pipeline is not None:
+                try:
+                    lines = "".join(line + "\n" for line in _process(self.pipeline, _decode(str(data)), stats))
+                except RelencError as exc:  # _process records DataErrors per document; anything else stops the job
+                    problem = str(exc)
+            result["index"].append(int(index))
+            result["lines"].append(lines)
+            result["documents"].append(stats.documents)
+            result["failed"].append(stats.failed)
+            result["relations"].append(stats.relations)
+            result["error"].append(problem)
+        return result

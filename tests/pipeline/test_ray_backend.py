@@ -1,0 +1,160 @@
+"""``relenc extract --engine ray`` on a local 2-CPU Ray instance: the local engine's bytes, resume, error records."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+spacy = pytest.importorskip("spacy")  # sentences come from spaCy even when the entities are given
+
+from relenc.data.labels import LabelSet  # noqa: E402
+from relenc.encoding.builder import InputConfig  # noqa: E402
+from relenc.errors import RelencError  # noqa: E402
+from relenc.models.extractor import RelationExtractor  # noqa: E402
+from relenc.pipeline.batch import BatchStats, extract_file  # noqa: E402
+from relenc.pipeline.extract import ExtractionConfig, Pipeline  # noqa: E402
+from relenc.pipeline.ray_backend import extract_file_ray  # noqa: E402
+
+if TYPE_CHECKING:
+    from conftest import RunCli
+
+TEXT = "Barack Obama visited Paris in May. Angela Merkel met Emmanuel Macron in Berlin."
+MERKEL, MACRON, BERLIN = (
+    {"text": "Angela Merkel", "start": 35, "end": 48, "type": "PER"},
+    {"text": "Emmanuel Macron", "start": 53, "end": 68, "type": "PER"},
+    {"text": "Berlin", "start": 72, "end": 78, "type": "LOC"},
+)
+DOCUMENTS = [
+    {"id": "ner-1", "text": TEXT},  # spaCy NER
+    {"id": "bad", "text": "Bob lives.", "entities": [{"text": "Bob", "start": 5, "end": 8}]},  # span out of range
+    {"id": "given-1", "text": TEXT, "entities": [MERKEL, MACRON, BERLIN]},
+    {"id": "ner-2", "text": "Marie Curie worked in Paris with Pierre Curie."},
+    {"id": "given-2", "text": "Ann Lee moved to Rome.", "entities": [{"text": "Ann Lee", "start": 0, "end": 7}]},
+    {"id": "ner-3", "text": "Ann Lee moved from London to Rome with Tom Hanks."},
+]
+CONFIG = ExtractionConfig(keep_negative=True)  # every candidate pair gives a triple: more to compare
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_encoder: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    labels = LabelSet.from_labels(["no_relation", "per:visited", "per:met"])
+    model = RelationExtractor.build("ht_mask", labels, {"main": tiny_encoder}, {"main": InputConfig()})
+    out = tmp_path_factory.mktemp("model") / "m"
+    model.save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("docs") / "docs.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in DOCUMENTS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ray_instance() -> Iterator[None]:
+    """One local Ray instance for the module: ``extract_file_ray`` joins it and leaves it running."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def local_run(model_dir: str, source: Path, output: Path, config: ExtractionConfig) -> tuple[bytes, BatchStats]:
+    pipe = Pipeline(RelationExtractor.from_pretrained(model_dir), config, nlp=spacy.load(config.spacy_model))
+    stats = extract_file(pipe, source, output, chunk=2, progress=False)
+    return output.read_bytes(), stats
+
+
+@pytest.fixture(scope="module")
+def both_engines(
+    ray_instance: None, model_dir: str, source: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[bytes, BatchStats]]:
+    """The same job on both engines: 6 documents in chunks of 2, on 2 Ray workers."""
+    tmp = tmp_path_factory.mktemp("both")
+    ray_stats = extract_file_ray(model_dir, source, tmp / "ray.jsonl", CONFIG, chunk=2, progress=False, workers=2)
+    return {
+        "local": local_run(model_dir, source, tmp / "local.jsonl", CONFIG),
+        "ray": ((tmp / "ray.jsonl").read_bytes(), ray_stats),
+    }
+
+
+@pytest.mark.integration
+def test_ray_engine_writes_the_local_engines_bytes(both_engines: dict[str, tuple[bytes, BatchStats]]) -> None:
+    (local, local_stats), (ray_bytes, ray_stats) = both_engines["local"], both_engines["ray"]
+    assert ray_bytes == local
+    assert ray_stats == local_stats == BatchStats(documents=6, skipped=0, failed=1, relations=ray_stats.relations)
+    rows = [json.loads(line) for line in ray_bytes.decode().splitlines()]
+    assert [r["id"] for r in rows] == [d["id"] for d in DOCUMENTS]  # input order, although 2 workers shared it
+    assert ray_stats.relations == sum(len(r["relations"]) for r in rows) > 0
+    ner_types = {r["head"]["type"] for r in rows[0]["relations"]}
+    assert ner_types <= {"PERSON", "GPE"} and "PERSON" in ner_types  # spaCy's NER found these
+    given = {(r["head"]["text"], r["tail"]["text"]) for r in rows[2]["relations"]}
+    assert ("Angela Merkel", "Emmanuel Macron") in given  # the entities given in the input, with their types:
+    assert {r["head"]["type"] for r in rows[2]["relations"]} <= {"PER", "LOC"}
+
+
+@pytest.mark.integration
+def test_a_failing_document_is_recorded_not_fatal(both_engines: dict[str, tuple[bytes, BatchStats]]) -> None:
+    rows = [json.loads(line) for line in both_engines["ray"][0].decode().splitlines()]
+    bad = rows[1]
+    assert bad["id"] == "bad" and bad["relations"] == []
+    assert "'Bob' [5, 8) does not match the document text" in bad["error"]
+    assert all("error" not in r for r in rows if r["id"] != "bad")
+    assert rows[0]["relations"] and rows[2]["relations"]  # the one chunked with it and the next are still extracted
+
+
+@pytest.mark.integration
+def test_cli_rerun_skips_finished_documents(
+    ray_instance: None, model_dir: str, source: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
+    config = ExtractionConfig(threshold=0.0)  # the CLI's defaults, with every positive prediction kept
+    full, _ = local_run(model_dir, source, tmp_path / "local.jsonl", config)
+    lines = full.decode().splitlines(keepends=True)
+    out = tmp_path / "ray.jsonl"
+    # a crash after 2 documents, in the middle of the 3rd's line (at a chunk boundary, so that the rerun classifies
+    # the same documents together as the full run, and the scores are bound to be the same bytes)
+    out.write_text("".join(lines[:2]) + lines[2][:25], encoding="utf-8")
+    args = ["extract", str(source), str(out), "--model", model_dir, "--threshold", "0", "--chunk", "2"]
+    code, stdout, stderr = run_cli([*args, "--engine", "ray", "--workers", "1", "--no-progress"])
+    assert code == 0, stderr
+    assert json.loads(stdout.splitlines()[-1]) == {
+        "documents": 4,
+        "skipped": 2,
+        "failed": 0,
+        "relations": sum(len(json.loads(line)["relations"]) for line in lines[2:]),
+    }
+    assert out.read_bytes() == full
+
+
+@pytest.mark.integration
+def test_a_worker_that_cannot_load_the_model_is_one_clear_error(
+    ray_instance: None, source: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(RelencError, match=r"on a Ray worker: .*nowhere is not a relenc model directory"):
+        extract_file_ray(str(tmp_path / "nowhere"), source, tmp_path / "out.jsonl", progress=False, workers=1)
+    assert (tmp_path / "out.jsonl").read_bytes() == b""
+
+
+def test_without_ray_the_module_imports_and_the_engine_says_which_extra_to_install(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if Ray were not installed
+    monkeypatch.delitem(sys.modules, "relenc.pipeline.ray_backend")
+    backend = importlib.import_module("relenc.pipeline.ray_backend")  # Ray is imported only when the engine runs
+    with pytest.raises(RelencError, match=r"pip install 'relenc\[ray\]'"):
+        backend.extract_file_ray("unused", source, tmp_path / "out.jsonl", progress=False)
+
+
+def test_ray_options_need_the_ray_engine(
+    source: Path, tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    code, _, stderr = run_cli(["extract", str(source), str(tmp_path / "o.jsonl"), "--model", "m", "--workers", "2"])
+    assert code == 2 and stderr.strip() == "error: --workers and --ray-address need --engine ray"
