@@ -119,3 +119,41 @@ def test_early_stopping_and_grad_accumulation(tiny_encoder: str, tmp_path: Path)
     cfg = config(tiny_encoder, "mask", max_steps=40, eval_every=1, lr=1e-12, head_lr=1e-12, patience=2, grad_accum=2)
     results = train_run(cfg, tmp_path, progress=False)
     assert results["stopped_early"] and results["steps"] == 3
+
+
+def test_training_leaves_out_examples_that_cannot_fit(
+    tiny_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An example whose entities are further apart than max_length is left out of training, named in a warning;
+    at evaluation time the same example is an error (dropping it would change the score)."""
+    from relenc.encoding.builder import TooLongError
+
+    far = "Alice " + "and then some more words " * 20 + "Acme"
+    record = {
+        "id": "far-1",
+        "text": far,
+        "h": {"start": 0, "end": 5},
+        "t": {"start": len(far) - 4, "end": len(far)},
+        "label": "per:employee_of",
+    }
+    train = tmp_path / "train.jsonl"
+    train.write_text(FIXTURE.read_text() + json.dumps(record) + "\n")
+    cfg = RunConfig.parse(
+        {
+            "model": {"strategy": "ht", "encoder": tiny_encoder, "input": {"max_length": 48}},
+            "training": {
+                "train": str(train),
+                "dev": str(FIXTURE),
+                "format": "jsonl",
+                "max_steps": 2,
+                "batch_size": 4,
+                "precision": "fp32",
+            },
+        }
+    )
+    train_run(cfg, tmp_path / "run", progress=False)
+    out = capsys.readouterr().out
+    assert "1 of 9 training examples left out" in out and "'far-1'" in out
+    model = RelationExtractor.from_pretrained(tmp_path / "run")
+    with pytest.raises(TooLongError, match="far-1"):
+        model.predict(read_dataset(train, "jsonl"))

@@ -36,6 +36,14 @@ TEMPLATE_FIELDS = frozenset({"head", "tail", "mask", "sep"})
 CONTEXT, MARKER, ENTITY = 0, 1, 2
 
 
+class TooLongError(DataError):
+    """An example whose two entities lie further apart than ``max_length`` allows, so no cut can keep both.
+
+    Its own type so that training can leave such (rare, usually web-boilerplate) examples out, while evaluation
+    still refuses them: a test example silently dropped would change the score.
+    """
+
+
 class InputConfig(BaseModel):
     """How an example is turned into model input. Saved with every model, so inference builds the same input."""
 
@@ -294,7 +302,7 @@ class InputBuilder:
         while hi > lo and blank[hi - 1]:  # a lone BPE space after the last marker need not be kept
             hi -= 1
         if hi - lo > budget:
-            raise DataError(
+            raise TooLongError(
                 f"too long to encode: its entities and the text between them take {hi - lo} word pieces, the "
                 f"special tokens and prompt {len(ids) - n}, together more than max_length "
                 f"{self.config.max_length} (sentence: {n} pieces)",

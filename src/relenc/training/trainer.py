@@ -29,6 +29,7 @@ from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
 from relenc.data.example import Example
+from relenc.encoding.builder import TooLongError
 from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
 from relenc.evaluation.evaluate import evaluate
@@ -151,10 +152,43 @@ def fit(
         shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     set_seed(cfg.seed)
     acc = make_accelerator(cfg)
+    train = _encodable(extractor, train, acc)
     frozen = extractor.model.frozen
     if set(extractor.spec.roles) <= frozen:
         return _fit_head_only(extractor, train, dev, cfg, out, metric, acc, progress)
     return _fit_full(extractor, train, dev, cfg, out, metric, acc, resume, progress)
+
+
+def _encodable(extractor: RelationExtractor, train: Sequence[Example], acc: Accelerator) -> Sequence[Example]:
+    """The training examples that fit ``max_length``; the others are left out with a warning naming them.
+
+    One unusable sentence (KBP37 has a web page whose entities are 300 word pieces apart) should not stop a
+    run over thousands. The check is one extra batched tokenisation pass (seconds), example by example only when
+    something does not fit.
+    """
+    if not _too_long(extractor, train):
+        return train
+    kept, dropped = [], []
+    for ex in train:
+        (dropped if _too_long(extractor, [ex]) else kept).append(ex)
+    max_length = next(iter(extractor.parts.values())).builder.config.max_length
+    acc.print(
+        f"warning: {len(dropped)} of {len(train)} training examples left out: their entities are too far apart "
+        f"for max_length {max_length} ({', '.join(repr(ex.id) for ex in dropped[:5])}"
+        f"{' ...' if len(dropped) > 5 else ''}); set model.input.max_length higher (the encoder allows up to "
+        f"its position limit) to keep them"
+    )
+    if not kept:
+        raise RelencError("no training example fits max_length")
+    return kept
+
+
+def _too_long(extractor: RelationExtractor, examples: Sequence[Example]) -> bool:
+    try:
+        extractor.encode(examples)
+    except TooLongError:
+        return True
+    return False
 
 
 def _label_ids(extractor: RelationExtractor, examples: Sequence[Example]) -> torch.Tensor:
