@@ -168,7 +168,8 @@ def _encodable(extractor: RelationExtractor, train: Sequence[Example], acc: Acce
     """
     if not _too_long(extractor, train):
         return train
-    kept, dropped = [], []
+    kept: list[Example] = []
+    dropped: list[Example] = []
     for ex in train:
         (dropped if _too_long(extractor, [ex]) else kept).append(ex)
     max_length = next(iter(extractor.parts.values())).builder.config.max_length
