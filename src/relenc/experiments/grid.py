@@ -1,0 +1,555 @@
+"""Experiment grids: one YAML file names datasets, strategy variants, encoders, seeds and a training budget; it
+expands into single training runs with stable ids (``semeval-minilm-hybrid-s13``).
+
+Why not a shell loop over ``relenc train``: the paper's comparison is a cross product (dataset x encoder x strategy
+x seed) plus a few extra cells, every cell must get exactly the same budget, a hybrid should reuse the ``ht`` and
+``mask`` encoders of its own cell instead of training them a second time, and an hour-long run must not be repeated
+because another one failed. So every run gets an id and a hash of what the grid file says about it; a run whose
+record carries the same hash is done (:mod:`relenc.experiments.records`).
+
+The file::
+
+    name: paper                      # results go to benchmarks/results/grid/paper, models to runs/experiments/paper
+    data_dir: null                   # default: $RELENC_DATA_DIR, else ../shared/data (relative: to this file)
+    training: {epochs: 3, batch_size: 32}           # the shared budget: any TrainConfig field
+    datasets:
+      - {name: semeval, format: semeval, train: ..., test: ..., metric: semeval}
+      - {name: kbp37, format: kbp37, train: ..., dev: ..., test: ..., metric: micro,
+         max_train_examples: 8000, training: {epochs: 2}}
+    encoders:                        # optional: names for sources that are not plain names (minilm, mpnet)
+      - {name: pre, source: runs/enc-pretrained}
+    strategies:                      # optional: variants beside the built-in ones
+      hybrid_tuned: {strategy: hybrid, model: {freeze_entity_encoder: false}, training: {epochs: 1}}
+    grids:                           # each one a cross product; runs listed twice are one run
+      - {datasets: [semeval, kbp37], encoders: [minilm], strategies: [ht, hybrid], seeds: [13, 42, 87]}
+      - {datasets: [semeval], encoders: [mpnet], strategies: [ht, hybrid], seeds: [13]}
+
+Training settings are merged in this order, later wins: ``training``, the dataset's ``training`` and
+``max_train_examples``, the grid entry's ``training``, the strategy variant's ``training``.
+
+A hybrid variant names the variants whose runs supply its encoders (``entity``, ``relation``; ``entity:
+pretrained`` is the encoder as released, never trained on relations). Those runs, with the same dataset, encoder,
+seed and budget, become dependencies: they run first, get their own records, and are added to the grid if it does
+not list them (so ``[ht, hybrid]`` also trains ``mask``). A variant's own ``training`` applies to the hybrid's joint
+step only, never to the runs it depends on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from relenc.data.readers import FORMATS
+from relenc.errors import RelencError
+from relenc.training.config import ModelConfig, RunConfig, Strategy, TrainConfig
+
+#: Bump when the meaning of a hashed field changes, so that old records count as stale.
+HASH_VERSION = 1
+#: ``entity: pretrained``: the hybrid's entity encoder is the grid's encoder as released.
+PRETRAINED = "pretrained"
+#: Set by the grid itself (from the dataset, the encoder and the seeds), so not allowed in overrides.
+GRID_TRAINING_KEYS = frozenset({"train", "dev", "format", "metric", "seed"})
+GRID_MODEL_KEYS = frozenset({"strategy", "encoder", "entity_encoder"})
+DEFAULT_RESULTS_ROOT = Path("benchmarks/results/grid")
+DEFAULT_RUNS_ROOT = Path("runs/experiments")
+DEFAULT_DATA_DIR = Path("../shared/data")
+
+_NAME = re.compile(r"[A-Za-z0-9_.]+")
+_GRID_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_GLOB = re.compile(r"[*?\[]")
+
+
+def slug(text: str) -> str:
+    """A name usable in run ids: characters other than letters, digits, ``_`` and ``.`` become ``_``."""
+    return re.sub(r"[^A-Za-z0-9_.]", "_", text) or "_"
+
+
+def _check_name(value: str, what: str) -> str:
+    """Run ids join names with ``-``; a ``-`` inside a name would make two different runs share an id."""
+    if not _NAME.fullmatch(value):
+        raise ValueError(f"{what} {value!r} may only use letters, digits, '_' and '.'")
+    return value
+
+
+def _problems(exc: ValidationError) -> str:
+    """Pydantic's errors as one line: ``grids[0].seeds: Field required; ...``."""
+    parts = []
+    for err in exc.errors():
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def _check_overrides(
+    value: dict[str, Any], model: type[BaseModel], reserved: Iterable[str], what: str
+) -> dict[str, Any]:
+    """Overrides of ``model``'s fields: unknown keys and bad values fail when the file is loaded, not hours later
+    when the run that uses them starts."""
+    taken = sorted(set(value) & set(reserved))
+    if taken:
+        raise ValueError(f"{', '.join(taken)} cannot be set in {what}: the grid sets it")
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        raise ValueError(_problems(exc)) from exc
+    return value
+
+
+class DatasetSpec(BaseModel):
+    """A dataset: files relative to the data dir, their format, and the metric its test scores use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    format: str
+    train: str
+    dev: str | None = Field(None, description="None: a seeded share of train becomes dev, as `relenc train` does.")
+    test: str
+    metric: Literal["semeval", "micro"] | None = Field(None, description="Default: semeval for semeval, else micro.")
+    max_train_examples: int | None = Field(None, gt=0, description="Train on the first N examples only.")
+    max_test_examples: int | None = Field(
+        None, gt=0, description="Score the first N test examples only (smoke tests: not the official score)."
+    )
+    training: dict[str, Any] = Field(default_factory=dict, description="This dataset's budget (TrainConfig fields).")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "dataset name")
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        if value not in FORMATS:
+            raise ValueError(f"unknown format {value!r}; choose one of {', '.join(FORMATS)}")
+        return value
+
+    @field_validator("training")
+    @classmethod
+    def _training(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_overrides(value, TrainConfig, GRID_TRAINING_KEYS | {"max_train_examples"}, "training")
+
+    @property
+    def scored_with(self) -> str:
+        return self.metric or ("semeval" if self.format == "semeval" else "micro")
+
+
+class EncoderSpec(BaseModel):
+    """A name (used in run ids) for an encoder source: an alias, a directory or a hub name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    source: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "encoder name")
+
+
+class StrategySpec(BaseModel):
+    """A strategy variant: a library strategy plus where a hybrid's encoders come from and its own settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Strategy
+    entity: str | None = Field(
+        None,
+        description=f"Hybrid: the variant whose run gives the entity encoder, or {PRETRAINED!r} (default: ht).",
+    )
+    relation: str | None = Field(None, description="Hybrid: the variant whose run gives the relation encoder (mask).")
+    model: dict[str, Any] = Field(default_factory=dict, description="ModelConfig fields (freeze_*, dropout, ...).")
+    training: dict[str, Any] = Field(
+        default_factory=dict, description="TrainConfig fields; for a hybrid, of its joint step only."
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_overrides(value, ModelConfig, GRID_MODEL_KEYS, "model")
+
+    @field_validator("training")
+    @classmethod
+    def _training(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_overrides(value, TrainConfig, GRID_TRAINING_KEYS, "training")
+
+    @model_validator(mode="after")
+    def _sources(self) -> StrategySpec:
+        if self.strategy != "hybrid":
+            if self.entity is not None or self.relation is not None:
+                raise ValueError("entity and relation are for the hybrid strategy only")
+            return self
+        self.entity = self.entity or "ht"
+        self.relation = self.relation or "mask"
+        if self.relation == PRETRAINED:
+            raise ValueError(
+                f"relation: {PRETRAINED!r} is not supported: the hybrid's relation encoder is read at the mask "
+                "token, so it must come from a trained run (e.g. mask)"
+            )
+        return self
+
+
+#: Always available. ``hybrid_frozen_entity`` is the paper's check that the relation encoder lacks entity
+#: information: the entity embeddings come from the encoder as released, frozen and never trained on relations
+#: (``benchmarks/strategies.py`` first called it ``hybrid_raw_entity``).
+BUILTIN_STRATEGIES: dict[str, StrategySpec] = {
+    "ht": StrategySpec(strategy="ht"),
+    "mask": StrategySpec(strategy="mask"),
+    "ht_mask": StrategySpec(strategy="ht_mask"),
+    "hybrid": StrategySpec(strategy="hybrid", entity="ht", relation="mask"),
+    "hybrid_frozen_entity": StrategySpec(strategy="hybrid", entity=PRETRAINED, relation="mask"),
+}
+
+
+class CrossSpec(BaseModel):
+    """One cross product of the grid: every dataset x encoder x seed x strategy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    datasets: list[str] = Field(min_length=1)
+    encoders: list[str] = Field(min_length=1)
+    strategies: list[str] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1)
+    training: dict[str, Any] = Field(default_factory=dict, description="This entry's budget (TrainConfig fields).")
+    tag: str | None = Field(
+        None, description="Appended to the run ids: needed when two entries train the same cell differently."
+    )
+
+    @field_validator("training")
+    @classmethod
+    def _training(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_overrides(value, TrainConfig, GRID_TRAINING_KEYS, "training")
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        return None if value is None else _check_name(value, "tag")
+
+
+class GridConfig(BaseModel):
+    """A whole experiment grid (see the module docstring for the file format)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="Names the results and runs folders; default: the file's stem.")
+    data_dir: str | None = Field(None, description="Data files are relative to it; relative to the grid file.")
+    training: dict[str, Any] = Field(default_factory=dict, description="The shared budget (TrainConfig fields).")
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    encoders: list[EncoderSpec] = Field(default_factory=list)
+    strategies: dict[str, StrategySpec] = Field(default_factory=dict)
+    grids: list[CrossSpec] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not _GRID_NAME.fullmatch(value):
+            raise ValueError(f"grid name {value!r} may only use letters, digits, '_', '.' and '-'")
+        return value
+
+    @field_validator("training")
+    @classmethod
+    def _training(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_overrides(value, TrainConfig, GRID_TRAINING_KEYS, "training")
+
+    @classmethod
+    def parse(cls, data: Any, source: str | Path = "experiment config") -> GridConfig:
+        """Validate ``data`` (the loaded YAML); every problem is a RelencError naming ``source``."""
+        if not isinstance(data, dict):
+            raise RelencError(f"{source}: an experiment config must be a mapping, got {type(data).__name__}")
+        try:
+            config = cls.model_validate(data)
+        except ValidationError as exc:
+            raise RelencError(f"{source}: invalid experiment config: {_problems(exc)}") from exc
+        problems = config._reference_problems()
+        if problems:
+            raise RelencError(f"{source}: invalid experiment config: {'; '.join(problems)}")
+        return config
+
+    def all_strategies(self) -> dict[str, StrategySpec]:
+        return {**BUILTIN_STRATEGIES, **self.strategies}
+
+    def encoder_source(self, name: str) -> str:
+        """A declared encoder's source; an undeclared plain name (``minilm``, ``mpnet``) is its own source."""
+        declared = {enc.name: enc.source for enc in self.encoders}
+        return declared.get(name, name)
+
+    def _reference_problems(self) -> list[str]:
+        """Names that point nowhere; each problem says where it is and what would be valid."""
+        problems = []
+        for what, names in (
+            ("datasets", [d.name for d in self.datasets]),
+            ("encoders", [e.name for e in self.encoders]),
+        ):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                problems.append(f"{what}: {', '.join(dup)} defined twice")
+        strategies = self.all_strategies()
+        for name, spec in self.strategies.items():
+            if name in BUILTIN_STRATEGIES or name == PRETRAINED:
+                problems.append(f"strategies.{name}: {name!r} is a built-in name; choose another")
+            elif not _NAME.fullmatch(name):
+                problems.append(f"strategies.{name}: a name may only use letters, digits, '_' and '.'")
+            for role, ref in (("entity", spec.entity), ("relation", spec.relation)):
+                if ref is None or ref == PRETRAINED:
+                    continue
+                target = strategies.get(ref)
+                if target is None:
+                    problems.append(f"strategies.{name}.{role}: unknown strategy {ref!r}")
+                elif target.strategy == "hybrid":
+                    problems.append(f"strategies.{name}.{role}: {ref!r} is a hybrid; an encoder comes from one run")
+        datasets = {d.name for d in self.datasets}
+        for i, cross in enumerate(self.grids):
+            for ds in cross.datasets:
+                if ds not in datasets:
+                    problems.append(
+                        f"grids[{i}].datasets: unknown dataset {ds!r}; defined: {', '.join(sorted(datasets))}"
+                    )
+            for st in cross.strategies:
+                if st not in strategies:
+                    problems.append(
+                        f"grids[{i}].strategies: unknown strategy {st!r}; choose from {', '.join(strategies)}"
+                    )
+            declared = {e.name for e in self.encoders}
+            for enc in cross.encoders:
+                if enc not in declared and not _NAME.fullmatch(enc):
+                    problems.append(
+                        f"grids[{i}].encoders: {enc!r} is not a plain name; declare it under encoders with a name "
+                        "and a source"
+                    )
+        return problems
+
+
+def load_grid(path: str | Path) -> GridConfig:
+    """Read and validate a grid file; a problem is one RelencError naming the file."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RelencError(f"cannot read experiment config {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise RelencError(f"{path}: not valid YAML: {exc}") from exc
+    return GridConfig.parse(data, source=path)
+
+
+def resolve_data_dir(flag: str | Path | None, config: GridConfig, source: str | Path | None) -> Path:
+    """The data dir: the flag, else the file's ``data_dir`` (relative to the file), else ``$RELENC_DATA_DIR``,
+    else ``../shared/data``."""
+    if flag is not None:
+        return Path(flag)
+    if config.data_dir is not None:
+        base = Path(source).parent if source is not None else Path()
+        return base / config.data_dir
+    env = os.environ.get("RELENC_DATA_DIR")
+    return Path(env) if env else DEFAULT_DATA_DIR
+
+
+def default_results_dir(name: str) -> Path:
+    return DEFAULT_RESULTS_ROOT / name
+
+
+def default_runs_dir(name: str) -> Path:
+    return DEFAULT_RUNS_ROOT / name
+
+
+Role = Literal["entity", "relation"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the grid.
+
+    ``config`` has its data paths resolved against the data dir; a hybrid's encoders that come from other runs
+    (``deps``, by role) are filled in by :meth:`resolved_config` once the runs dir is known. ``spec`` is what the
+    grid file says about the run (data paths as written, dependencies by hash): ``config_hash`` is its hash, so
+    moving the data or the runs dir does not make a finished run stale.
+    """
+
+    id: str
+    dataset: DatasetSpec
+    encoder: str
+    strategy: str
+    seed: int
+    tag: str | None
+    config: RunConfig
+    test: Path
+    deps: dict[Role, str]
+    spec: dict[str, Any]
+    config_hash: str
+    listed: bool
+
+    @property
+    def metric(self) -> str:
+        return self.dataset.scored_with
+
+    def resolved_config(self, runs_dir: Path) -> RunConfig:
+        """The config to train with: a dependency's encoder is its trained model in ``runs_dir``."""
+        flags: dict[str, Any] = {}
+        for role, dep in self.deps.items():
+            model = str((runs_dir / dep / "model").resolve())
+            flags["model.entity_encoder" if role == "entity" else "model.encoder"] = model
+        return self.config.override(**flags) if flags else self.config
+
+
+@dataclass(frozen=True)
+class GridPlan:
+    """The runs of a grid in execution order (every run after the runs it depends on)."""
+
+    name: str
+    source: str
+    data_dir: Path
+    runs: tuple[Run, ...]
+
+    def by_id(self) -> dict[str, Run]:
+        return {run.id: run for run in self.runs}
+
+    def select(self, patterns: Sequence[str] = ()) -> list[Run]:
+        """The runs whose id matches one of ``patterns`` (a glob, or else a substring), and what they depend on,
+        in plan order; no pattern selects every run."""
+        if not patterns:
+            return list(self.runs)
+        index = self.by_id()
+        chosen: set[str] = set()
+
+        def take(run_id: str) -> None:
+            if run_id not in chosen:
+                chosen.add(run_id)
+                for dep in index[run_id].deps.values():
+                    take(dep)
+
+        for pattern in patterns:
+            hits = [run.id for run in self.runs if matches(pattern, run.id)]
+            if not hits:
+                examples = ", ".join(run.id for run in self.runs[:3])
+                raise RelencError(f"--only {pattern!r} matches no run of grid {self.name!r} (ids look like {examples})")
+            for hit in hits:
+                take(hit)
+        return [run for run in self.runs if run.id in chosen]
+
+    def missing_files(self, runs: Iterable[Run]) -> list[Path]:
+        """Data files the runs need that do not exist: worth knowing before the first hour of training."""
+        missing: dict[Path, None] = {}
+        for run in runs:
+            tc = run.config.training
+            for path in (tc.train, tc.dev, str(run.test)):
+                if path is not None and not Path(path).is_file():
+                    missing[Path(path)] = None
+        return list(missing)
+
+
+def matches(pattern: str, run_id: str) -> bool:
+    """``--only``: a glob when the pattern has ``*``, ``?`` or ``[``, else a substring (``kbp37``, ``-s13``)."""
+    if _GLOB.search(pattern):
+        return fnmatch.fnmatchcase(run_id, pattern)
+    return pattern in run_id
+
+
+def run_id(dataset: str, encoder: str, strategy: str, seed: int, tag: str | None) -> str:
+    return "-".join([dataset, encoder, strategy, f"s{seed}", *([tag] if tag else [])])
+
+
+def plan_grid(config: GridConfig, source: str | Path, data_dir: str | Path) -> GridPlan:
+    """Expand every cross product into runs, add the runs hybrids depend on, and check that one id never means
+    two different runs."""
+    name = config.name or Path(source).stem
+    root = Path(data_dir).absolute()  # the configs and records then hold paths that work from any directory
+    strategies = config.all_strategies()
+    datasets = {d.name: d for d in config.datasets}
+    runs: dict[str, Run] = {}
+    origin: dict[str, int] = {}
+
+    def add(ds: DatasetSpec, encoder: str, variant: str, seed: int, index: int, listed: bool) -> Run:
+        cross = config.grids[index]
+        spec = strategies[variant]
+        deps: dict[Role, Run] = {}
+        if spec.strategy == "hybrid":
+            sources: tuple[tuple[Role, str | None], ...] = (("entity", spec.entity), ("relation", spec.relation))
+            for role, ref in sources:
+                if ref is not None and ref != PRETRAINED:
+                    deps[role] = add(ds, encoder, ref, seed, index, listed=False)
+        run = _make_run(config, str(source), root, ds, encoder, variant, spec, seed, cross, deps, listed)
+        existing = runs.get(run.id)
+        if existing is None:
+            runs[run.id] = run  # after its dependencies, which add() put in first
+            origin[run.id] = index
+            return run
+        if existing.config_hash != run.config_hash:
+            raise RelencError(
+                f"{source}: run {run.id} is defined twice with different settings (grids[{origin[run.id]}] and "
+                f"grids[{index}]); give one of the two entries a tag"
+            )
+        if listed and not existing.listed:
+            runs[run.id] = replace(existing, listed=True)
+        return runs[run.id]
+
+    for index, cross in enumerate(config.grids):
+        for ds_name in cross.datasets:
+            for encoder in cross.encoders:
+                for seed in cross.seeds:
+                    for variant in cross.strategies:
+                        add(datasets[ds_name], encoder, variant, seed, index, listed=True)
+    return GridPlan(name=name, source=str(source), data_dir=root, runs=tuple(runs.values()))
+
+
+def _make_run(
+    config: GridConfig,
+    source: str,
+    data_dir: Path,
+    ds: DatasetSpec,
+    encoder: str,
+    variant: str,
+    spec: StrategySpec,
+    seed: int,
+    cross: CrossSpec,
+    deps: dict[Role, Run],
+    listed: bool,
+) -> Run:
+    rid = run_id(ds.name, encoder, variant, seed, cross.tag)
+    training: dict[str, Any] = {**config.training, **ds.training}
+    if ds.max_train_examples is not None:
+        training["max_train_examples"] = ds.max_train_examples
+    training.update(cross.training)
+    training.update(spec.training)
+    training.update(train=ds.train, dev=ds.dev, format=ds.format, metric=ds.scored_with, seed=seed)
+    encoder_source = config.encoder_source(encoder)
+    model: dict[str, Any] = {**spec.model, "strategy": spec.strategy, "encoder": encoder_source}
+    if spec.strategy == "hybrid" and spec.entity == PRETRAINED:
+        model["entity_encoder"] = encoder_source
+    written = {"model": model, "training": training}
+    hashed = {
+        "version": HASH_VERSION,
+        **written,
+        "test": {"file": ds.test, "max_examples": ds.max_test_examples},
+        "deps": {role: {"id": dep.id, "hash": dep.config_hash} for role, dep in sorted(deps.items())},
+    }
+    digest = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+    resolved = {
+        **training,
+        "train": str(data_dir / ds.train),
+        "dev": str(data_dir / ds.dev) if ds.dev is not None else None,
+    }
+    run_config = RunConfig.parse({"model": model, "training": resolved}, source=f"{source} (run {rid})")
+    return Run(
+        id=rid,
+        dataset=ds,
+        encoder=encoder,
+        strategy=variant,
+        seed=seed,
+        tag=cross.tag,
+        config=run_config,
+        test=data_dir / ds.test,
+        deps={role: dep.id for role, dep in deps.items()},
+        spec=hashed,
+        config_hash=digest,
+        listed=listed,
+    )

@@ -1,0 +1,437 @@
+"""Experiment grids: expansion and ids, validation errors, and real mini grids on the tiny encoder (records, summary,
+skipping finished runs, a failing run, an interrupted grid)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+
+from relenc.errors import RelencError
+from relenc.evaluation.predictions import read_predictions
+from relenc.experiments import GridConfig, GridPlan, collect, load_grid, plan_grid
+from relenc.experiments import runner as runner_module
+from relenc.experiments.records import read_record, run_status
+from relenc.experiments.summary import Stat, summarize
+
+if TYPE_CHECKING:
+    from conftest import RunCli
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TINY = "tiny_train.jsonl"
+BAD_TRAIN = "experiments/bad_train.jsonl"  # line 2 is cut off: reading it fails
+
+# A budget of two optimiser steps: enough to exercise training, evaluation, saving and the records.
+TINY_BUDGET = {
+    "batch_size": 4,
+    "eval_batch_size": 8,
+    "max_steps": 2,
+    "lr": 1e-3,
+    "head_lr": 1e-2,
+    "head_epochs": 2,
+    "warmup_ratio": 0.0,
+    "precision": "fp32",
+}
+
+
+def grid_data(encoder: str = "minilm", **changes: Any) -> dict[str, Any]:
+    """A grid over the tiny fixture set: train, dev and test are the same 8 sentences."""
+    data: dict[str, Any] = {
+        "name": "tiny",
+        "data_dir": str(FIXTURES),
+        "training": dict(TINY_BUDGET),
+        "datasets": [
+            {"name": "tiny", "format": "jsonl", "train": TINY, "dev": TINY, "test": TINY, "metric": "micro"},
+            {
+                "name": "broken",
+                "format": "jsonl",
+                "train": BAD_TRAIN,
+                "dev": TINY,
+                "test": TINY,
+                "metric": "micro",
+            },
+        ],
+        "encoders": [{"name": "tiny_bert", "source": encoder}],
+        "grids": [{"datasets": ["tiny"], "encoders": ["tiny_bert"], "strategies": ["ht", "hybrid"], "seeds": [13, 42]}],
+    }
+    data.update(changes)
+    return data
+
+
+def write_grid(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def plan_of(data: dict[str, Any], data_dir: Path = FIXTURES) -> GridPlan:
+    return plan_grid(GridConfig.parse(data, source="grid.yaml"), "grid.yaml", data_dir)
+
+
+# --- expansion, ids, hashes ---------------------------------------------------------------------------------------
+
+
+def test_expansion_ids_order_and_dependencies() -> None:
+    data = grid_data()
+    data["grids"].append({"datasets": ["tiny"], "encoders": ["mpnet"], "strategies": ["ht", "hybrid"], "seeds": [13]})
+    data["grids"].append({"datasets": ["tiny"], "encoders": ["tiny_bert"], "strategies": ["ht"], "seeds": [13]})
+    plan = plan_of(data)
+    ids = [run.id for run in plan.runs]
+    assert ids == [
+        "tiny-tiny_bert-ht-s13",
+        "tiny-tiny_bert-mask-s13",  # not listed: the hybrid needs it, so it comes first
+        "tiny-tiny_bert-hybrid-s13",
+        "tiny-tiny_bert-ht-s42",
+        "tiny-tiny_bert-mask-s42",
+        "tiny-tiny_bert-hybrid-s42",
+        "tiny-mpnet-ht-s13",
+        "tiny-mpnet-mask-s13",
+        "tiny-mpnet-hybrid-s13",
+    ]  # the third grid entry names a run the first one has: it is the same run, listed once
+    runs = plan.by_id()
+    assert not runs["tiny-tiny_bert-mask-s13"].listed and runs["tiny-tiny_bert-ht-s13"].listed
+    hybrid = runs["tiny-tiny_bert-hybrid-s42"]
+    assert hybrid.deps == {"entity": "tiny-tiny_bert-ht-s42", "relation": "tiny-tiny_bert-mask-s42"}
+    resolved = hybrid.resolved_config(Path("/runs"))
+    assert resolved.model.entity_encoder == str(Path("/runs/tiny-tiny_bert-ht-s42/model").resolve())
+    assert resolved.model.encoder == str(Path("/runs/tiny-tiny_bert-mask-s42/model").resolve())
+    assert resolved.training.seed == 42
+    assert resolved.training.train == str(FIXTURES / TINY)
+    assert runs["tiny-mpnet-ht-s13"].config.model.encoder == "mpnet"  # an undeclared plain name is its own source
+
+
+def test_frozen_entity_hybrid_uses_the_encoder_as_released() -> None:
+    cell = {"datasets": ["tiny"], "encoders": ["tiny_bert"], "strategies": ["hybrid_frozen_entity"], "seeds": [1]}
+    plan = plan_of(grid_data("enc/dir", grids=[cell]))
+    assert [run.id for run in plan.runs] == ["tiny-tiny_bert-mask-s1", "tiny-tiny_bert-hybrid_frozen_entity-s1"]
+    hybrid = plan.runs[1]
+    assert hybrid.deps == {"relation": "tiny-tiny_bert-mask-s1"}
+    config = hybrid.resolved_config(Path("/runs"))
+    assert config.model.entity_encoder == "enc/dir"
+    assert config.model.freeze_entity_encoder
+    assert config.model.encoder.endswith("tiny-tiny_bert-mask-s1/model")
+
+
+def test_budget_merge_order_and_what_the_hash_covers(tmp_path: Path) -> None:
+    data = grid_data(
+        strategies={
+            "hybrid_tuned": {
+                "strategy": "hybrid",
+                "model": {"freeze_entity_encoder": False},
+                "training": {"max_steps": 1, "lr": 2e-5},
+            }
+        }
+    )
+    data["datasets"][0]["training"] = {"batch_size": 2}
+    data["datasets"][0]["max_train_examples"] = 6
+    data["grids"] = [
+        {
+            "datasets": ["tiny"],
+            "encoders": ["tiny_bert"],
+            "strategies": ["ht", "hybrid_tuned"],
+            "seeds": [13],
+            "training": {"max_steps": 3},
+        }
+    ]
+    plan = plan_of(data)
+    runs = plan.by_id()
+    ht, mask = runs["tiny-tiny_bert-ht-s13"], runs["tiny-tiny_bert-mask-s13"]
+    tuned = runs["tiny-tiny_bert-hybrid_tuned-s13"]
+    assert (ht.config.training.batch_size, ht.config.training.max_train_examples) == (2, 6)  # the dataset's budget
+    assert ht.config.training.max_steps == mask.config.training.max_steps == 3  # the entry's budget
+    assert (tuned.config.training.max_steps, tuned.config.training.lr) == (1, 2e-5)  # the variant's: joint step only
+    assert ht.config.training.lr == TINY_BUDGET["lr"]
+    assert not tuned.config.model.freeze_entity_encoder
+
+    moved = plan_of(data, data_dir=tmp_path / "elsewhere").by_id()
+    assert {k: r.config_hash for k, r in moved.items()} == {k: r.config_hash for k, r in runs.items()}
+    data["strategies"]["hybrid_tuned"]["training"]["lr"] = 3e-5
+    changed = plan_of(data).by_id()
+    assert changed["tiny-tiny_bert-hybrid_tuned-s13"].config_hash != tuned.config_hash
+    assert changed["tiny-tiny_bert-ht-s13"].config_hash == ht.config_hash
+    data["grids"][0]["training"]["max_steps"] = 4  # the dependencies change, so the hybrid built on them does too
+    changed = plan_of(data).by_id()
+    assert changed["tiny-tiny_bert-ht-s13"].config_hash != ht.config_hash
+    assert changed["tiny-tiny_bert-hybrid_tuned-s13"].config_hash != tuned.config_hash
+
+
+def test_one_id_with_two_settings_needs_a_tag() -> None:
+    data = grid_data()
+    data["grids"].append(
+        {"datasets": ["tiny"], "encoders": ["tiny_bert"], "strategies": ["ht"], "seeds": [13], "training": {"lr": 1}}
+    )
+    with pytest.raises(RelencError, match=r"grid\.yaml: run tiny-tiny_bert-ht-s13 is defined twice .*tag"):
+        plan_of(data)
+    data["grids"][-1]["tag"] = "lr1"
+    ids = [run.id for run in plan_of(data).runs]
+    assert "tiny-tiny_bert-ht-s13-lr1" in ids and "tiny-tiny_bert-ht-s13" in ids
+
+
+def test_only_selects_by_glob_or_substring_with_dependencies() -> None:
+    plan = plan_of(grid_data())
+    assert [r.id for r in plan.select(["*-hybrid-s42"])] == [
+        "tiny-tiny_bert-ht-s42",
+        "tiny-tiny_bert-mask-s42",
+        "tiny-tiny_bert-hybrid-s42",
+    ]
+    assert [r.id for r in plan.select(["ht-s13"])] == ["tiny-tiny_bert-ht-s13"]
+    assert len(plan.select([])) == len(plan.runs) == 6
+    with pytest.raises(RelencError, match="--only 'nope' matches no run of grid 'tiny'"):
+        plan.select(["nope"])
+
+
+# --- validation -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["grids"][0].update(strategies=["ht", "htt"]),
+            r"grids\[0\]\.strategies: unknown strategy 'htt'; choose from ht, mask, ht_mask, hybrid, "
+            r"hybrid_frozen_entity$",
+        ),
+        (lambda d: d["grids"][0].update(datasets=["semeval"]), r"grids\[0\]\.datasets: unknown dataset 'semeval'"),
+        (lambda d: d["training"].update(epoch=2), r"training: epoch: Extra inputs are not permitted"),
+        (lambda d: d["training"].update(seed=1), r"training: seed cannot be set in training: the grid sets it"),
+        (lambda d: d["datasets"][0].update(format="csv"), r"datasets\[0\]\.format: unknown format 'csv'"),
+        (lambda d: d["datasets"][0].update(name="tiny-set"), r"dataset name 'tiny-set' may only use letters"),
+        (lambda d: d["grids"][0].update(seeds=[]), r"grids\[0\]\.seeds: List should have at least 1 item"),
+        (
+            lambda d: d.update(strategies={"h2": {"strategy": "hybrid", "relation": "pretrained"}}),
+            r"strategies\.h2: relation: 'pretrained' is not supported",
+        ),
+        (
+            lambda d: d.update(strategies={"h2": {"strategy": "hybrid", "entity": "hybrid"}}),
+            r"strategies\.h2\.entity: 'hybrid' is a hybrid",
+        ),
+        (lambda d: d.update(strategies={"ht": {"strategy": "mask"}}), r"strategies\.ht: 'ht' is a built-in name"),
+        (
+            lambda d: d["grids"][0].update(encoders=["org/model"]),
+            r"grids\[0\]\.encoders: 'org/model' is not a plain name; declare it under encoders",
+        ),
+    ],
+)
+def test_invalid_grid_files_name_the_file_and_the_problem(tmp_path: Path, change: Any, message: str) -> None:
+    data = grid_data()
+    change(data)
+    path = write_grid(tmp_path / "bad.yaml", data)
+    with pytest.raises(RelencError, match=message) as info:
+        load_grid(path)
+    assert str(info.value).startswith(f"{path}: invalid experiment config: ")
+
+
+def test_bad_strategy_on_the_command_line(tmp_path: Path, run_cli: RunCli) -> None:
+    data = grid_data()
+    data["grids"][0]["strategies"] = ["hybird"]
+    path = write_grid(tmp_path / "typo.yaml", data)
+    code, out, err = run_cli(["experiment", str(path), "--dry-run"])
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {path}: invalid experiment config: grids[0].strategies: unknown strategy 'hybird'")
+    code, _, err = run_cli(["experiment", str(tmp_path / "missing.yaml")])
+    assert code == 2 and "cannot read experiment config" in err
+
+
+def test_the_shipped_configs_expand(tmp_path: Path) -> None:
+    repo = FIXTURES.parents[1]
+    paper = plan_grid(load_grid(repo / "configs/experiment-paper.yaml"), "paper.yaml", tmp_path)
+    ids = {run.id for run in paper.runs}
+    assert len(ids) == 2 * 5 * 3 + 3  # + the MPNet cell's ht, hybrid and the mask run its hybrid needs
+    assert {"semeval-minilm-hybrid_frozen_entity-s87", "kbp37-minilm-ht_mask-s42", "semeval-mpnet-mask-s13"} <= ids
+    kbp = paper.by_id()["kbp37-minilm-ht-s13"].config.training
+    assert (kbp.epochs, kbp.max_train_examples, kbp.metric) == (2, 8000, "micro")
+    assert kbp.dev == str(tmp_path / "kbp37/dev.txt")
+    semeval = paper.by_id()["semeval-minilm-ht-s13"].config.training
+    assert (semeval.epochs, semeval.dev, semeval.metric) == (3, None, "semeval")
+    smoke = plan_grid(load_grid(repo / "configs/experiment-smoke.yaml"), "smoke.yaml", tmp_path)
+    assert len(smoke.runs) == 6
+
+
+# --- status and summary on synthetic records ------------------------------------------------------------------------
+
+
+def test_status_and_summary_statistics() -> None:
+    plan = plan_of(grid_data())
+    runs = plan.by_id()
+    ht13, ht42 = runs["tiny-tiny_bert-ht-s13"], runs["tiny-tiny_bert-ht-s42"]
+
+    def record(run: Any, f1: float, status: str = "ok", config_hash: str | None = None) -> dict[str, Any]:
+        return {
+            "id": run.id,
+            "seed": run.seed,
+            "status": status,
+            "config_hash": config_hash or run.config_hash,
+            "test": {"precision": f1 - 1, "recall": f1 + 1, "f1": f1},
+            "dev": {"f1": f1 - 5},
+            "timings": {"train_seconds": 10.0},
+        }
+
+    assert run_status(ht13, None) == "todo"
+    assert run_status(ht13, record(ht13, 80)) == "done"
+    assert run_status(ht13, record(ht13, 80, status="failed")) == "failed"
+    assert run_status(ht13, record(ht13, 80, config_hash="0" * 16)) == "stale"
+    rows = summarize(plan.runs, {ht13.id: record(ht13, 80.0), ht42.id: record(ht42, 84.0)})
+    ht_row = next(r for r in rows if r.strategy == "ht")
+    assert (ht_row.n, ht_row.seeds, ht_row.missing) == (2, (13, 42), ())
+    assert ht_row.f1.mean == 82.0
+    assert ht_row.f1.std == pytest.approx(2 * 2**0.5)  # sample std: sqrt(((-2)^2 + 2^2) / (2 - 1))
+    assert ht_row.dev_f1.mean == 77.0
+    hybrid_row = next(r for r in rows if r.strategy == "hybrid")
+    assert (hybrid_row.n, hybrid_row.missing, hybrid_row.f1) == (0, (13, 42), Stat(None, None))
+    assert Stat.of([70.0]) == Stat(70.0, None)
+
+
+# --- real mini grids on the tiny encoder ----------------------------------------------------------------------------
+
+
+def test_mini_grid_records_summary_and_rerun(
+    tiny_encoder: str, tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = grid_data(tiny_encoder)
+    del data["data_dir"]  # given on the command line instead
+    path = write_grid(tmp_path / "tiny.yaml", data)
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    args = ["experiment", str(path), "--data-dir", str(FIXTURES)]
+    args += ["--results-dir", str(results), "--runs-dir", str(runs)]
+    code, out, err = run_cli([*args, "--no-progress"])
+    assert code == 0, err
+
+    plan = plan_grid(load_grid(path), path, FIXTURES)
+    ids = [run.id for run in plan.runs]
+    assert len(ids) == 6  # ht and hybrid, listed, and the mask runs the hybrids need, for 2 seeds
+    records = {run_id: read_record(results, run_id) for run_id in ids}
+    for run_id, record in records.items():
+        assert record is not None and record["status"] == "ok", record
+        assert record["id"] == run_id and record["config_hash"] == plan.by_id()[run_id].config_hash
+        assert set(record["test"]) >= {"precision", "recall", "f1", "examples"} and record["test"]["examples"] == 8
+        assert set(record["dev"]) == {"precision", "recall", "f1"}
+        assert record["timings"]["train_seconds"] > 0 and record["timings"]["test_sentences_per_second"] > 0
+        assert record["git"]["revision"] is None or len(record["git"]["revision"]) == 40
+        assert record["machine"]["cpus"] and isinstance(record["machine"]["bf16_native"], bool)
+        assert record["config"]["training"]["seed"] == record["seed"]
+        predictions = Path(record["predictions"])
+        assert predictions.parent == runs / run_id
+        rows = [json.loads(line) for line in predictions.read_text().splitlines()]
+        assert [set(row) for row in rows] == [{"id", "gold", "pred", "label", "score"}] * 8
+        assert len(read_predictions(predictions)) == 8  # readable by `relenc score` as it is
+        assert not (runs / run_id / "checkpoint").exists()  # only needed to resume; removed once finished
+    hybrid = records["tiny-tiny_bert-hybrid-s42"]
+    assert hybrid is not None
+    assert hybrid["depends_on"] == {"entity": "tiny-tiny_bert-ht-s42", "relation": "tiny-tiny_bert-mask-s42"}
+    assert hybrid["config"]["model"]["entity_encoder"] == str((runs / "tiny-tiny_bert-ht-s42" / "model").resolve())
+    assert hybrid["listed"] and not records["tiny-tiny_bert-mask-s42"]["listed"]  # type: ignore[index]
+
+    lines = [json.loads(line) for line in (results / "results.jsonl").read_text().splitlines()]
+    assert [line["id"] for line in lines] == ids
+    with (results / "summary.csv").open() as fh:
+        table = {row["strategy"]: row for row in csv.DictReader(fh)}
+    assert set(table) == {"ht", "mask", "hybrid"}
+    for strategy, row in table.items():
+        f1s = [records[f"tiny-tiny_bert-{strategy}-s{seed}"]["test"]["f1"] for seed in (13, 42)]  # type: ignore[index]
+        assert row["n"] == "2" and row["seeds"] == "13 42" and row["missing_seeds"] == ""
+        assert float(row["f1_mean"]) == pytest.approx(statistics.fmean(f1s), abs=1e-4)
+        assert float(row["f1_std"]) == pytest.approx(statistics.stdev(f1s), abs=1e-4)
+    summary_md = (results / "summary.md").read_text()
+    assert "| tiny | micro | tiny_bert | `hybrid` | 2 |" in summary_md
+    assert "hybrid" in out and "test F1" in out  # the rich table on stdout
+
+    # a second invocation trains nothing: the records, their timings and the models stay as they were
+    stamps = {p: p.stat().st_mtime_ns for p in [*results.glob("tiny-*.json"), *runs.glob("*/model/relenc_config.json")]}
+    assert len(stamps) == 12
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(runner_module, "train_run", no_training)
+    code, out, err = run_cli([*args, "--no-progress"])
+    assert code == 0, err
+    assert "6 runs were done already, 0 finished now, 0 failed" in err
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert {run_id: read_record(results, run_id) for run_id in ids} == records
+
+    code, out, _ = run_cli([*args, "--dry-run"])
+    assert code == 0 and "6 done, 0 failed, 0 stale, 0 not run" in out
+    (results / "summary.csv").unlink()
+    code, _, err = run_cli([*args, "--summarize-only"])
+    assert code == 0 and (results / "summary.csv").is_file()
+
+    data["training"]["max_steps"] = 3  # the grid file changed: every run is stale now
+    write_grid(path, data)
+    code, out, _ = run_cli([*args, "--dry-run", "--only", "ht-s13"])
+    assert code == 0 and "0 done, 0 failed, 1 stale, 0 not run" in out
+
+
+def test_a_failing_run_is_recorded_and_the_grid_goes_on(tiny_encoder: str, tmp_path: Path, run_cli: RunCli) -> None:
+    data = grid_data(
+        tiny_encoder,
+        grids=[
+            {
+                "datasets": ["broken", "tiny"],
+                "encoders": ["tiny_bert"],
+                "strategies": ["hybrid_frozen_entity"],
+                "seeds": [13],
+            }
+        ],
+    )
+    path = write_grid(tmp_path / "broken.yaml", data)
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    code, _, err = run_cli(
+        ["experiment", str(path), "--results-dir", str(results), "--runs-dir", str(runs), "--no-progress"]
+    )
+    assert code == 2
+    assert "2 finished now, 2 failed" in err
+    assert err.rstrip().endswith(
+        "error: 2 of 4 runs failed: broken-tiny_bert-mask-s13, broken-tiny_bert-hybrid_frozen_entity-s13"
+    )
+    failed = read_record(results, "broken-tiny_bert-mask-s13")
+    assert failed is not None and failed["status"] == "failed"
+    assert failed["error"].startswith(f"{FIXTURES / BAD_TRAIN}, line 2, column 130: invalid JSON")
+    assert "Traceback" in failed["traceback"] and "test" not in failed
+    assert failed["config"]["model"]["strategy"] == "mask" and failed["git"] and failed["machine"]
+    dependent = read_record(results, "broken-tiny_bert-hybrid_frozen_entity-s13")
+    assert dependent is not None and dependent["status"] == "failed"
+    assert dependent["error"].startswith("the relation encoder comes from run broken-tiny_bert-mask-s13, which failed")
+    for run_id in ("tiny-tiny_bert-mask-s13", "tiny-tiny_bert-hybrid_frozen_entity-s13"):
+        record = read_record(results, run_id)
+        assert record is not None and record["status"] == "ok"
+    summary = collect(plan_grid(load_grid(path), path, FIXTURES), results)
+    assert [record["status"] for record in summary.records] == ["failed", "failed", "ok", "ok"]
+    broken_row = next(r for r in summary.rows if r.dataset == "broken")
+    assert (broken_row.n, broken_row.missing, broken_row.f1) == (0, (13,), Stat(None, None))
+    assert "failed broken-tiny_bert-mask-s13: " in err
+
+
+def test_an_interrupted_grid_keeps_finished_records(
+    tiny_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = grid_data(
+        tiny_encoder, grids=[{"datasets": ["tiny"], "encoders": ["tiny_bert"], "strategies": ["ht"], "seeds": [1, 2]}]
+    )
+    plan = plan_grid(GridConfig.parse(data), "grid.yaml", FIXTURES)
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    real = runner_module.train_run
+    calls: list[Path] = []
+
+    def interrupt_the_second(config: Any, output: Any, **kwargs: Any) -> dict[str, Any]:
+        calls.append(Path(output))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(config, output, **kwargs)
+
+    monkeypatch.setattr(runner_module, "train_run", interrupt_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        runner_module.run_grid(plan, list(plan.runs), results, runs, progress=False)
+    first = read_record(results, "tiny-tiny_bert-ht-s1")
+    assert first is not None and first["status"] == "ok"
+    assert read_record(results, "tiny-tiny_bert-ht-s2") is None
+    assert sorted(p.name for p in results.iterdir()) == ["tiny-tiny_bert-ht-s1.json"]  # no temporary files left
+
+    monkeypatch.setattr(runner_module, "train_run", real)
+    outcome = runner_module.run_grid(plan, list(plan.runs), results, runs, progress=False)
+    assert outcome.skipped == ["tiny-tiny_bert-ht-s1"]
+    assert (outcome.finished, outcome.failed) == (["tiny-tiny_bert-ht-s2"], {})
+    assert read_record(results, "tiny-tiny_bert-ht-s1") == first
