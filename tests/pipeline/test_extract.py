@@ -9,22 +9,11 @@ import pytest
 
 spacy = pytest.importorskip("spacy")
 
-from relenc.data.labels import LabelSet  # noqa: E402
-from relenc.encoding.builder import InputConfig  # noqa: E402
 from relenc.models.extractor import RelationExtractor  # noqa: E402
 from relenc.pipeline.batch import extract_file  # noqa: E402
 from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, Triple, _one_per_direction  # noqa: E402
 
 TEXT = "Barack Obama visited Paris in May. Angela Merkel met Emmanuel Macron in Berlin."
-
-
-@pytest.fixture(scope="module")
-def model_dir(tiny_encoder: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    labels = LabelSet.from_labels(["no_relation", "per:visited", "per:met"])
-    model = RelationExtractor.build("ht_mask", labels, {"main": tiny_encoder}, {"main": InputConfig()})
-    out = tmp_path_factory.mktemp("model") / "m"
-    model.save_pretrained(out)
-    return str(out)
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,6 @@ import pytest
 
 spacy = pytest.importorskip("spacy")  # sentences come from spaCy even when the entities are given
 
-from relenc.data.labels import LabelSet  # noqa: E402
-from relenc.encoding.builder import InputConfig  # noqa: E402
 from relenc.errors import RelencError  # noqa: E402
 from relenc.models.extractor import RelationExtractor  # noqa: E402
 from relenc.pipeline.batch import BatchStats, extract_file  # noqa: E402
@@ -39,15 +37,6 @@ DOCUMENTS = [
     {"id": "ner-3", "text": "Ann Lee moved from London to Rome with Tom Hanks."},
 ]
 CONFIG = ExtractionConfig(keep_negative=True)  # every candidate pair gives a triple: more to compare
-
-
-@pytest.fixture(scope="module")
-def model_dir(tiny_encoder: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    labels = LabelSet.from_labels(["no_relation", "per:visited", "per:met"])
-    model = RelationExtractor.build("ht_mask", labels, {"main": tiny_encoder}, {"main": InputConfig()})
-    out = tmp_path_factory.mktemp("model") / "m"
-    model.save_pretrained(out)
-    return str(out)
 
 
 @pytest.fixture(scope="module")

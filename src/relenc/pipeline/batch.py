@@ -81,6 +81,27 @@ def done_ids(output: Path) -> set[str]:
     return ids
 
 
+def pending_chunks(
+    source: str | Path, finished: set[str], chunk: int, stats: BatchStats
+) -> Iterator[list[tuple[str, str, list[Entity] | None]]]:
+    """The documents of ``source`` not in ``finished``, in chunks of ``chunk`` (the last one may be shorter).
+
+    Both engines process these same chunks, so they group documents, and hence batch candidates, the same way. A
+    malformed line raises when it is read: the complete chunks before it have been yielded, the partial one is not.
+    """
+    buffer: list[tuple[str, str, list[Entity] | None]] = []
+    for doc_id, text, entities in iter_documents(source):
+        if doc_id in finished:
+            stats.skipped += 1
+            continue
+        buffer.append((doc_id, text, entities))
+        if len(buffer) >= chunk:
+            yield buffer
+            buffer = []
+    if buffer:
+        yield buffer
+
+
 def extract_file(
     pipeline: Pipeline, source: str | Path, output: str | Path, chunk: int = 32, progress: bool = True
 ) -> BatchStats:
@@ -90,30 +111,17 @@ def extract_file(
     out.parent.mkdir(parents=True, exist_ok=True)
     finished = done_ids(out)
     stats = BatchStats()
-    buffer: list[tuple[str, str, list[Entity] | None]] = []
     with (
         out.open("a", encoding="utf-8") as fh,
         Progress(SpinnerColumn(), TextColumn("{task.description}"), disable=not progress, transient=True) as bar,
     ):
         task = bar.add_task("extracting", total=None)
-
-        def flush() -> None:
-            for line in _process(pipeline, buffer, stats):
+        for docs in pending_chunks(source, finished, chunk, stats):
+            for line in _process(pipeline, docs, stats):
                 fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
             bar.update(task, description=f"extracting: {stats.documents} documents, {stats.relations} relations")
-            buffer.clear()
-
-        for doc_id, text, entities in iter_documents(source):
-            if doc_id in finished:
-                stats.skipped += 1
-                continue
-            buffer.append((doc_id, text, entities))
-            if len(buffer) >= chunk:
-                flush()
-        if buffer:
-            flush()
     return stats
 
 

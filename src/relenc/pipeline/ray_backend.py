@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from relenc.errors import DataError, RelencError
-from relenc.pipeline.batch import BatchStats, _process, done_ids, iter_documents
+from relenc.pipeline.batch import BatchStats, _process, done_ids, pending_chunks
 from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, load_pipeline
 
 Document = tuple[str, str, list[Entity] | None]
@@ -90,26 +90,14 @@ def _import_ray() -> Any:
 def _pending_chunks(
     source: str | Path, finished: set[str], chunk: int, stats: BatchStats
 ) -> tuple[list[list[Document]], DataError | None]:
-    """The documents not in OUT yet, in the local engine's chunks.
-
-    A malformed line stops the local engine after it has written the complete chunks before it; the chunks read so
-    far are returned with the error, to be processed and then raised, so both engines leave the same OUT behind.
-    """
+    """The local engine's chunks, read up front; a malformed line ends the list and is returned, to be raised once
+    the chunks before it are written, so both engines leave the same OUT behind."""
     chunks: list[list[Document]] = []
-    buffer: list[Document] = []
     try:
-        for doc_id, text, entities in iter_documents(source):
-            if doc_id in finished:
-                stats.skipped += 1
-                continue
-            buffer.append((doc_id, text, entities))
-            if len(buffer) >= chunk:
-                chunks.append(buffer)
-                buffer = []
+        for docs in pending_chunks(source, finished, chunk, stats):
+            chunks.append(docs)
     except DataError as exc:
         return chunks, exc
-    if buffer:
-        chunks.append(buffer)
     return chunks, None
 
 
