@@ -7,8 +7,12 @@
 3. onnxruntime: ``OnnxPredictor`` on ``model.onnx`` (exported first if missing), fp32.
 
 Reports sentences/s at batch 64, batch-1 latency, peak resident memory, and the achieved FLOP rate of the relenc
-path against a bf16 matmul measured in the same run. FLOPs are counted as 2 x (non-embedding parameters) per token
-plus the attention products (4 x layers x hidden x length^2 per sentence). Prints a table and writes JSON.
+path against a bf16 matmul measured in the same run. FLOPs are counted as 2 x (parameters applied to every token:
+neither the embeddings nor the pooler) per token plus the attention products (4 x layers x hidden x length^2 per
+sentence), on real tokens only. Two measurements explain the rate: the same matmul rate at the model's own layer
+shapes (the ceiling for its linear layers), and a profile of one pass split into matmuls, attention, casts and the
+element-wise rest. ``--compile`` adds a row for ``RelationExtractor.compile`` (torch.compile, frozen weights).
+Prints tables and writes JSON.
 """
 
 from __future__ import annotations
@@ -51,10 +55,51 @@ def model_flops(extractor: RelationExtractor, lengths: list[int]) -> float:
     for role in extractor.parts:
         encoder: Any = extractor.model.encoders[role]
         cfg = encoder.config
-        embed = sum(p.numel() for n, p in encoder.named_parameters() if "embeddings" in n)
-        dense = sum(p.numel() for p in encoder.parameters()) - embed
-        total += sum(2 * dense * n + 4 * cfg.num_hidden_layers * cfg.hidden_size * n * n for n in lengths)
+        per_token = sum(p.numel() for n, p in encoder.named_parameters() if "embeddings" not in n and "pooler" not in n)
+        total += sum(2 * per_token * n + 4 * cfg.num_hidden_layers * cfg.hidden_size * n * n for n in lengths)
     return total
+
+
+def layer_matmul_flops(extractor: RelationExtractor, rows: int, dtype: torch.dtype, repeat: int = 20) -> float:
+    """The matmul rate at the model's own linear-layer shapes (``rows`` tokens per batch): their ceiling."""
+    shapes = {
+        (m.in_features, m.out_features)
+        for role in extractor.parts
+        for name, m in extractor.model.encoders[role].named_modules()
+        if isinstance(m, torch.nn.Linear) and "pooler" not in name
+    }
+    flops = seconds = 0.0
+    for k, n in sorted(shapes):
+        x, w, b = torch.randn(rows, k, dtype=dtype), torch.randn(n, k, dtype=dtype), torch.randn(n, dtype=dtype)
+        torch.nn.functional.linear(x, w, b)
+        start = time.perf_counter()
+        for _ in range(repeat):
+            torch.nn.functional.linear(x, w, b)
+        seconds += time.perf_counter() - start
+        flops += 2 * rows * k * n * repeat
+    return flops / seconds
+
+
+CATEGORIES = {
+    "matmul": ("addmm", "aten::mm", "bmm", "matmul", "linear"),
+    "attention": ("scaled_dot_product", "softmax"),
+    "casts and copies": ("copy_", "_to_copy", "contiguous", "clone"),
+}
+
+
+@torch.inference_mode()
+def time_shares(extractor: RelationExtractor, examples: list, precision: str) -> dict[str, float]:
+    """Share of self CPU time per kind of operation over one ``predict`` pass."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        extractor.predict(examples, batch_size=64, precision=precision)
+    shares = dict.fromkeys([*CATEGORIES, "element-wise, norms, other"], 0.0)
+    for event in prof.key_averages():
+        kind = next((c for c, keys in CATEGORIES.items() if any(k in event.key for k in keys)), None)
+        shares[kind or "element-wise, norms, other"] += event.self_cpu_time_total
+    total = sum(shares.values())
+    return {k: v / total for k, v in shares.items()}
 
 
 @torch.inference_mode()
@@ -73,6 +118,7 @@ def main() -> None:
     parser.add_argument("model")
     parser.add_argument("--examples", type=int, default=1024)
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/inference.json"))
+    parser.add_argument("--compile", action="store_true", help="Also time RelationExtractor.compile().")
     args = parser.parse_args()
 
     examples = read_dataset(TEST, "semeval")[: args.examples]
@@ -82,6 +128,10 @@ def main() -> None:
     rows["naive HF loop, fp32"] = {"sent_per_s": naive(extractor, examples, 64)}
 
     precision = "bf16" if bf16_native() else "fp32"
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    reference = matmul_flops(dtype)
+    lengths = [max(len(e.input_ids) for e in item.values()) for item in extractor.encode(examples)]
+    flops = model_flops(extractor, lengths)
     extractor.predict(examples[:64], precision=precision)
     start = time.perf_counter()
     extractor.predict(examples, batch_size=64, precision=precision)
@@ -92,9 +142,29 @@ def main() -> None:
     rows[f"relenc, {precision}, bucketed"] = {
         "sent_per_s": len(examples) / seconds,
         "batch1_ms": (time.perf_counter() - start) / 50 * 1000,
+        "fraction_of_matmul": flops / seconds / reference,
     }
-    lengths = [max(len(e.input_ids) for e in item.values()) for item in extractor.encode(examples)]
-    achieved = model_flops(extractor, lengths) / seconds
+    achieved = flops / seconds
+    shares = time_shares(extractor, examples, precision)
+
+    if args.compile:
+        compiled = RelationExtractor.from_pretrained(args.model).compile()
+        start = time.perf_counter()
+        compiled.predict(examples, batch_size=64, precision=precision)  # compiles
+        compile_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        compiled.predict(examples, batch_size=64, precision=precision)
+        compiled_seconds = time.perf_counter() - start
+        compiled.predict(examples[:1], precision=precision)  # a batch of one compiles once more
+        start = time.perf_counter()
+        for ex in examples[:50]:
+            compiled.predict([ex], precision=precision)
+        rows[f"relenc, {precision}, bucketed, compiled"] = {
+            "sent_per_s": len(examples) / compiled_seconds,
+            "batch1_ms": (time.perf_counter() - start) / 50 * 1000,
+            "compile_s": compile_seconds,
+            "fraction_of_matmul": flops / compiled_seconds / reference,
+        }
 
     try:
         from relenc.models.onnx import ONNX_NAME, OnnxPredictor, export_onnx
@@ -117,17 +187,22 @@ def main() -> None:
     except ImportError as exc:
         Console(stderr=True).print(f"onnxruntime row skipped: {exc}")
 
-    reference = matmul_flops(torch.bfloat16 if precision == "bf16" else torch.float32)
+    layer_rate = layer_matmul_flops(extractor, rows=64 * round(sum(lengths) / len(lengths)), dtype=dtype)
     table = Table(title=f"inference on {len(examples)} SemEval test sentences ({os.cpu_count()} CPUs)")
-    for col in ("path", "sentences/s", "batch-1 ms"):
+    for col in ("path", "sentences/s", "batch-1 ms", "FLOP rate / matmul"):
         table.add_column(col, justify="right")
     for name, row in rows.items():
-        table.add_row(name, f"{row['sent_per_s']:.1f}", f"{row.get('batch1_ms', float('nan')):.1f}")
+        fraction = f"{100 * row['fraction_of_matmul']:.0f}%" if "fraction_of_matmul" in row else "-"
+        table.add_row(name, f"{row['sent_per_s']:.1f}", f"{row.get('batch1_ms', float('nan')):.1f}", fraction)
     console = Console()
     console.print(table)
     console.print(
         f"relenc achieved {achieved / 1e9:.0f} GFLOP/s; a {precision} 2048x2048 matmul runs at "
-        f"{reference / 1e9:.0f} GFLOP/s: {100 * achieved / reference:.0f}%. Peak RSS {peak_mb():.0f} MB."
+        f"{reference / 1e9:.0f} GFLOP/s: {100 * achieved / reference:.0f}%. The model's own linear-layer shapes "
+        f"run at {layer_rate / 1e9:.0f} GFLOP/s ({100 * layer_rate / reference:.0f}%). Peak RSS {peak_mb():.0f} MB."
+    )
+    console.print(
+        "Time of one relenc pass: " + ", ".join(f"{kind} {100 * share:.0f}%" for kind, share in shares.items())
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
@@ -137,6 +212,8 @@ def main() -> None:
                 "achieved_gflops": achieved / 1e9,
                 "matmul_gflops": reference / 1e9,
                 "fraction_of_matmul": achieved / reference,
+                "layer_shape_matmul_gflops": layer_rate / 1e9,
+                "time_shares": shares,
                 "peak_rss_mb": peak_mb(),
                 "examples": len(examples),
                 "model": args.model,

@@ -2,33 +2,93 @@
 
     python benchmarks/serve_load.py runs/strategies/semeval-minilm-e3-s13/hybrid --requests 400 --concurrency 16
 
-Starts the service in this process on 127.0.0.1 (a free port), sends a fixed number of single-sentence requests
-from a fixed number of client threads (real SemEval test sentences), stops by itself. Prints a table, writes JSON.
+Starts ``relenc serve MODEL`` as its own process on 127.0.0.1 (a free port), exactly as a user would, and sends a
+fixed number of single-sentence requests (real SemEval test sentences) from ``--concurrency`` asyncio clients that
+keep their connections open. The client and the server are separate processes so that the client's work does not
+take the server's interpreter lock; on a 2-core machine they still share the cores.
+
+Beside throughput and latency it reports how the service batched (forward passes and examples from ``/health``),
+the CPU seconds the server and the client used, and the ceiling: ``RelationExtractor.predict`` on the same sentences
+in batches of the service's mean batch size, in this process after the server has stopped. Prints a table and
+writes JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import signal
 import socket
-import threading
+import subprocess
+import sys
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
 from relenc.data.readers import read_dataset
 from relenc.models.extractor import RelationExtractor
-from relenc.serve.app import Limits, create_app
+from relenc.runtime import bf16_native
 
 DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TEST = DATA / "semeval2010_task8/SemEval2010_task8_all_data/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), so the report can say whether the server was busy."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(model: str, port: int, max_wait_ms: float, log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "relenc", "serve", model, "--port", str(port), "--max-wait-ms", str(max_wait_ms)]
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"the server exited with code {server.returncode}; its log:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    sys.exit(f"the server did not answer /health within 300 s; its log: {log}")
+
+
+async def load(url: str, items: list[dict[str, Any]], concurrency: int) -> tuple[list[float], float]:
+    """Send every item once from ``concurrency`` clients; latencies in seconds and the wall time."""
+    latencies: list[float] = []
+    queue = list(reversed(items))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            while queue:
+                item = queue.pop()
+                start = time.perf_counter()
+                response = await client.post(f"{url}/classify", json={"items": [item]})
+                response.raise_for_status()
+                latencies.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, time.perf_counter() - start
 
 
 def main() -> None:
@@ -40,8 +100,9 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/serve_load.json"))
     args = parser.parse_args()
 
+    examples = read_dataset(TEST, "semeval")[: args.requests]
     items = []
-    for ex in read_dataset(TEST, "semeval")[: args.requests]:
+    for ex in examples:
         assert ex.text is not None
         items.append(
             {
@@ -50,35 +111,32 @@ def main() -> None:
                 "t": {"start": ex.tail.char_start, "end": ex.tail.char_end},
             }
         )
-    app = create_app(RelationExtractor.from_pretrained(args.model), Limits(max_wait_ms=args.max_wait_ms))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}/classify"
-    latencies: list[float] = []
-    lock = threading.Lock()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = Path(tempfile.gettempdir()) / f"relenc-serve-{port}.log"
+    server = start_server(args.model, port, args.max_wait_ms, log)
+    try:
+        asyncio.run(load(url, items[: 2 * args.concurrency], args.concurrency))  # warm-up
+        before = httpx.get(f"{url}/health").json()
+        server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
+        latencies, elapsed = asyncio.run(load(url, items, args.concurrency))
+        server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
+        after = httpx.get(f"{url}/health").json()
+    finally:
+        server.send_signal(signal.SIGINT)  # graceful: uvicorn drains, the batcher finishes its queue
+        server.wait(timeout=60)
+    passes = after["forward_passes"] - before["forward_passes"]
+    mean_batch = (after["examples_classified"] - before["examples_classified"]) / passes
 
-    def send(item: dict) -> None:
-        with httpx.Client(timeout=120) as client:
-            start = time.perf_counter()
-            response = client.post(url, json={"items": [item]})
-            response.raise_for_status()
-            with lock:
-                latencies.append(time.perf_counter() - start)
+    extractor = RelationExtractor.from_pretrained(args.model)
+    precision = "bf16" if bf16_native() else "fp32"
+    batch = max(1, round(mean_batch))
+    extractor.predict(examples[:batch], batch_size=batch, precision=precision)
+    start = time.perf_counter()
+    for k in range(0, len(examples), batch):
+        extractor.predict(examples[k : k + batch], batch_size=batch, precision=precision)
+    ceiling = len(examples) / (time.perf_counter() - start)
 
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        list(pool.map(send, items[:8]))  # warm-up
-        latencies.clear()
-        start = time.perf_counter()
-        list(pool.map(send, items))
-        elapsed = time.perf_counter() - start
-    server.should_exit = True
-    thread.join(timeout=60)
     ms = np.array(latencies) * 1000
     result = {
         "requests": len(items),
@@ -86,20 +144,26 @@ def main() -> None:
         "throughput_rps": round(len(items) / elapsed, 1),
         "p50_ms": round(float(np.percentile(ms, 50)), 1),
         "p99_ms": round(float(np.percentile(ms, 99)), 1),
-        "forward_passes": app.state.batcher.batches,
+        "forward_passes": passes,
+        "mean_batch": round(mean_batch, 2),
+        "server_cpu_s": round(server_cpu, 1),
+        "client_cpu_s": round(client_cpu, 1),
+        "wall_s": round(elapsed, 1),
+        "predict_sent_per_s_at_mean_batch": round(ceiling, 1),
+        "service_fraction_of_predict": round(len(items) / elapsed / ceiling, 3),
+        "cpus": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "model": args.model,
     }
-    table = Table(title="relenc serve, /classify on loopback")
-    for key in ("requests", "concurrency", "throughput_rps", "p50_ms", "p99_ms", "forward_passes"):
+    columns = ("throughput_rps", "p50_ms", "p99_ms", "forward_passes", "mean_batch", "server_cpu_s", "client_cpu_s")
+    table = Table(title=f"relenc serve, /classify on loopback: {len(items)} requests, {args.concurrency} clients")
+    for key in (*columns, "predict at mean batch"):
         table.add_column(key, justify="right")
-    table.add_row(
-        *(str(result[k]) for k in ("requests", "concurrency", "throughput_rps", "p50_ms", "p99_ms", "forward_passes"))
-    )
+    table.add_row(*(str(result[k]) for k in columns), f"{ceiling:.1f} sent/s")
     Console().print(table)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.output}")
+    print(f"wrote {args.output}; server log: {log}")
 
 
 if __name__ == "__main__":

