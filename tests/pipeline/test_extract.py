@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +13,9 @@ spacy = pytest.importorskip("spacy")
 from relenc.models.extractor import RelationExtractor  # noqa: E402
 from relenc.pipeline.batch import extract_file  # noqa: E402
 from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, Triple, _one_per_direction  # noqa: E402
+
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 TEXT = "Barack Obama visited Paris in May. Angela Merkel met Emmanuel Macron in Berlin."
 
@@ -96,3 +100,16 @@ def test_spacy_component(model_dir: str) -> None:
     assert isinstance(doc._.relations, list)
     for rel in doc._.relations:
         assert doc.text[rel["head"]["start"] : rel["head"]["end"]] == rel["head"]["text"]
+
+
+def test_extract_cli_compiles_when_asked(
+    model_dir: str, tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[RelationExtractor] = []
+    monkeypatch.setattr(RelationExtractor, "compile", lambda self: compiled.append(self) or self)  # compiling is slow
+    source = tmp_path / "docs.txt"
+    source.write_text(TEXT + "\n")
+    code, _, stderr = run_cli(["extract", str(source), str(tmp_path / "out.jsonl"), "--model", model_dir, "--compile"])
+    assert code == 0, stderr
+    assert len(compiled) == 1
+    assert json.loads((tmp_path / "out.jsonl").read_text())["relations"] is not None
