@@ -65,9 +65,11 @@ def local_run(model_dir: str, source: Path, output: Path, config: ExtractionConf
 def both_engines(
     ray_instance: None, model_dir: str, source: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[bytes, BatchStats]]:
-    """The same job on both engines: 6 documents in chunks of 2, on 2 Ray workers."""
+    """The same job on both engines: 6 documents in chunks of 2, on 2 Ray workers, read in windows of 2 chunks."""
     tmp = tmp_path_factory.mktemp("both")
-    ray_stats = extract_file_ray(model_dir, source, tmp / "ray.jsonl", CONFIG, chunk=2, progress=False, workers=2)
+    ray_stats = extract_file_ray(
+        model_dir, source, tmp / "ray.jsonl", CONFIG, chunk=2, progress=False, workers=2, window=2
+    )
     return {
         "local": local_run(model_dir, source, tmp / "local.jsonl", CONFIG),
         "ray": ((tmp / "ray.jsonl").read_bytes(), ray_stats),
@@ -147,3 +149,10 @@ def test_ray_options_need_the_ray_engine(
     monkeypatch.setitem(sys.modules, "ray", None)
     code, _, stderr = run_cli(["extract", str(source), str(tmp_path / "o.jsonl"), "--model", "m", "--workers", "2"])
     assert code == 2 and stderr.strip() == "error: --workers and --ray-address need --engine ray"
+
+
+def test_ray_client_addresses_are_refused_with_advice(source: Path, tmp_path: Path, run_cli: RunCli) -> None:
+    args = ["extract", str(source), str(tmp_path / "o.jsonl"), "--model", "m", "--engine", "ray"]
+    code, _, stderr = run_cli([*args, "--ray-address", "ray://head:10001"])
+    assert code == 2 and "Ray Data does not run over Ray Client" in stderr and "--ray-address auto" in stderr
+    assert not (tmp_path / "o.jsonl").exists()  # refused before anything was written

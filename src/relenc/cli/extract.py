@@ -33,7 +33,7 @@ def extract_command(
         int | None, typer.Option(help="Ray workers, one model each (default: one per CPU of the Ray cluster).")
     ] = None,
     ray_address: Annotated[
-        str | None, typer.Option(help="Ray cluster to join (auto, ray://host:10001); default: start one here.")
+        str | None, typer.Option(help="Ray cluster this machine belongs to (auto, host:6379); default: start one here.")
     ] = None,
 ) -> None:
     """Extract triples from documents; rerunning skips documents already in OUT."""

@@ -10,9 +10,9 @@ The output is byte for byte what the local engine writes, because everything tha
 * the driver appends the chunks' lines to OUT in input order, flushed and fsynced chunk by chunk, so an
   interrupted job keeps every line already written and a rerun skips those documents.
 
-``map_batches`` runs a pool of actors (:class:`_ChunkExtractor`) that each load the model once. The driver holds
-the pending documents in memory (Ray's ``from_items``): fine for millions of short documents, too much for a corpus
-larger than the driver's memory, which is better split into several input files.
+``map_batches`` runs a pool of actors (:class:`_ChunkExtractor`) that each load the model once per window of
+chunks. The driver reads IN one window at a time (``window`` chunks, 1,000 by default), so its memory does not grow
+with the input.
 
 On a cluster (``address``), relenc, its ``nlp`` extra and the model directory must be present on every node.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
 from typing import Any
@@ -45,16 +46,27 @@ def extract_file_ray(
     workers: int | None = None,
     cpus_per_worker: int = 1,
     address: str | None = None,
+    window: int = 1000,
 ) -> BatchStats:
     """:func:`relenc.pipeline.batch.extract_file` on Ray: ``workers`` actors, each loading ``model_dir`` once.
 
-    ``address`` connects to a running cluster (``auto``, ``ray://host:10001``); without it a local Ray instance is
+    ``address`` connects to a running cluster this machine is a node of (``auto``, ``host:6379``; Ray Data does not
+    run over Ray Client, so ``ray://`` addresses are refused with that advice); without it a local Ray instance is
     started with ``workers * cpus_per_worker`` CPUs (all of the machine's when ``workers`` is None). ``workers=None``
     on a cluster means as many as its CPUs allow. If Ray was already initialised by the caller it is used as is;
     otherwise it is shut down (a local instance stopped, a cluster connection closed) when the job ends.
+
+    The input is read ``window`` chunks at a time, each window run to the end before the next is read: the driver
+    holds at most ``window * chunk`` documents, whatever the size of the input, and the workers load the model again
+    for each window (seconds, against the minutes a window of 32,000 documents takes).
     """
-    if chunk < 1 or cpus_per_worker < 1 or (workers is not None and workers < 1):
-        raise RelencError("chunk, workers and cpus per worker must be at least 1")
+    if chunk < 1 or cpus_per_worker < 1 or window < 1 or (workers is not None and workers < 1):
+        raise RelencError("chunk, window, workers and cpus per worker must be at least 1")
+    if address is not None and address.startswith("ray://"):
+        raise RelencError(
+            f"{address}: Ray Data does not run over Ray Client (ray:// addresses; tried with Ray 2.60, it fails inside "
+            "Ray Data). Run relenc on a node of the cluster with --ray-address auto, or submit it as a Ray job."
+        )
     ray = _import_ray()
     if Path(model_dir).exists():  # workers on other nodes do not start in our working directory
         model_dir = str(Path(model_dir).resolve())
@@ -62,18 +74,21 @@ def extract_file_ray(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.touch()  # as the local engine leaves it: OUT exists even when there was nothing to do
     stats = BatchStats()
-    chunks, read_error = _pending_chunks(source, done_ids(out), chunk, stats)
-    if chunks:
-        started = _connect(ray, address, workers, cpus_per_worker)
-        try:
-            if workers is None:
-                workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
-            _run(ray, model_dir, config or ExtractionConfig(), chunks, out, stats, workers, cpus_per_worker, progress)
-        finally:
-            if started:
-                ray.shutdown()
-    if read_error is not None:
-        raise read_error
+    config = config or ExtractionConfig()
+    started = connected = False
+    pool = workers or 1
+    try:
+        for chunks, read_error in _windows(source, done_ids(out), chunk, window, stats):
+            if chunks and not connected:
+                started, connected = _connect(ray, address, workers, cpus_per_worker), True
+                pool = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
+            if chunks:
+                _run(ray, model_dir, config, chunks, out, stats, pool, cpus_per_worker, progress)
+            if read_error is not None:
+                raise read_error
+    finally:
+        if started:
+            ray.shutdown()
     return stats
 
 
@@ -87,18 +102,23 @@ def _import_ray() -> Any:
     return ray
 
 
-def _pending_chunks(
-    source: str | Path, finished: set[str], chunk: int, stats: BatchStats
-) -> tuple[list[list[Document]], DataError | None]:
-    """The local engine's chunks, read up front; a malformed line ends the list and is returned, to be raised once
-    the chunks before it are written, so both engines leave the same OUT behind."""
+def _windows(
+    source: str | Path, finished: set[str], chunk: int, window: int, stats: BatchStats
+) -> Iterator[tuple[list[list[Document]], DataError | None]]:
+    """The local engine's chunks, ``window`` at a time. A malformed line ends the input: the chunks before it come
+    with the error, to be raised once they are written, so both engines leave the same OUT behind."""
     chunks: list[list[Document]] = []
     try:
         for docs in pending_chunks(source, finished, chunk, stats):
             chunks.append(docs)
+            if len(chunks) == window:
+                yield chunks, None
+                chunks = []
     except DataError as exc:
-        return chunks, exc
-    return chunks, None
+        yield chunks, exc
+        return
+    if chunks:
+        yield chunks, None
 
 
 def _connect(ray: Any, address: str | None, workers: int | None, cpus_per_worker: int) -> bool:
@@ -111,7 +131,7 @@ def _connect(ray: Any, address: str | None, workers: int | None, cpus_per_worker
         return True
     try:
         ray.init(address=address, log_to_driver=False)
-    except (ConnectionError, ValueError) as exc:  # no cluster there; a ray:// address without ray[client]
+    except (ConnectionError, ValueError) as exc:  # no cluster there
         raise RelencError(f"cannot connect to the Ray cluster at {address}: {exc}") from exc
     return True
 
