@@ -29,7 +29,7 @@ from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
 from relenc.data.example import Example
-from relenc.encoding.builder import TooLongError
+from relenc.encoding.builder import Encoded, TooLongError
 from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
 from relenc.evaluation.evaluate import evaluate
@@ -152,26 +152,36 @@ def fit(
         shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     set_seed(cfg.seed)
     acc = make_accelerator(cfg)
-    train = _encodable(extractor, train, acc)
+    train, items = _encodable(extractor, train, acc)
     frozen = extractor.model.frozen
     if set(extractor.spec.roles) <= frozen:
-        return _fit_head_only(extractor, train, dev, cfg, out, metric, acc, progress)
-    return _fit_full(extractor, train, dev, cfg, out, metric, acc, resume, progress)
+        return _fit_head_only(extractor, train, items, dev, cfg, out, metric, acc, progress)
+    return _fit_full(extractor, train, items, dev, cfg, out, metric, acc, resume, progress)
 
 
-def _encodable(extractor: RelationExtractor, train: Sequence[Example], acc: Accelerator) -> Sequence[Example]:
-    """The training examples that fit ``max_length``; the others are left out with a warning naming them.
+def _encodable(
+    extractor: RelationExtractor, train: Sequence[Example], acc: Accelerator
+) -> tuple[list[Example], list[dict[str, Encoded]]]:
+    """The training examples that fit ``max_length``, with their encodings; the others are left out with a warning
+    naming them.
 
     One unusable sentence (KBP37 has a web page whose entities are 300 word pieces apart) should not stop a
-    run over thousands. The check is one extra batched tokenisation pass (seconds), example by example only when
-    something does not fit.
+    run over thousands. Training uses the encodings returned here, so the check costs nothing when everything fits;
+    example by example only when something does not.
     """
-    if not _too_long(extractor, train):
-        return train
+    try:
+        return list(train), extractor.encode(train)
+    except TooLongError:
+        pass
     kept: list[Example] = []
+    items: list[dict[str, Encoded]] = []
     dropped: list[Example] = []
     for ex in train:
-        (dropped if _too_long(extractor, [ex]) else kept).append(ex)
+        try:
+            items.extend(extractor.encode([ex]))
+            kept.append(ex)
+        except TooLongError:
+            dropped.append(ex)
     max_length = next(iter(extractor.parts.values())).builder.config.max_length
     acc.print(
         f"warning: {len(dropped)} of {len(train)} training examples left out: their entities are too far apart "
@@ -181,15 +191,7 @@ def _encodable(extractor: RelationExtractor, train: Sequence[Example], acc: Acce
     )
     if not kept:
         raise RelencError("no training example fits max_length")
-    return kept
-
-
-def _too_long(extractor: RelationExtractor, examples: Sequence[Example]) -> bool:
-    try:
-        extractor.encode(examples)
-    except TooLongError:
-        return True
-    return False
+    return kept, items
 
 
 def _label_ids(extractor: RelationExtractor, examples: Sequence[Example]) -> torch.Tensor:
@@ -235,6 +237,7 @@ def _progress(enabled: bool) -> Progress:
 def _fit_full(
     extractor: RelationExtractor,
     train: Sequence[Example],
+    items: list[dict[str, Encoded]],
     dev: Sequence[Example],
     cfg: TrainConfig,
     out: Path,
@@ -243,7 +246,6 @@ def _fit_full(
     resume: bool,
     progress: bool,
 ) -> FitResult:
-    items = extractor.encode(train)
     labels = _label_ids(extractor, train)
     cut = sum(1 for item in items if any(enc.truncated for enc in item.values()))
     if cut:
@@ -384,10 +386,15 @@ def _result(run: _Run, steps: int, seconds: float, seen: int, stopped: bool) -> 
 
 @torch.inference_mode()
 def extract_features(
-    extractor: RelationExtractor, examples: Sequence[Example], batch_size: int, precision: str
+    extractor: RelationExtractor,
+    examples: Sequence[Example],
+    batch_size: int,
+    precision: str,
+    encoded: Sequence[dict[str, Encoded]] | None = None,
 ) -> torch.Tensor:
-    """The classifier's input vectors ([h; t; m] etc.) for every example, in order, as fp32."""
-    items = extractor.encode(examples)
+    """The classifier's input vectors ([h; t; m] etc.) for every example, in order, as fp32 (``encoded``: the
+    examples' encodings, when the caller has them already)."""
+    items = list(encoded) if encoded is not None else extractor.encode(examples)
     lengths = [max(len(item[role].input_ids) for role in item) for item in items]
     model = extractor.model
     model.eval()
@@ -405,6 +412,7 @@ def extract_features(
 def _fit_head_only(
     extractor: RelationExtractor,
     train: Sequence[Example],
+    items: list[dict[str, Encoded]],
     dev: Sequence[Example],
     cfg: TrainConfig,
     out: Path,
@@ -416,7 +424,7 @@ def _fit_head_only(
     console = Console(stderr=True)
     console.print("all encoders are frozen: computing features once, then training the classifier head")
     start = time.time()
-    x_train = extract_features(extractor, train, cfg.eval_batch_size, cfg.precision)
+    x_train = extract_features(extractor, train, cfg.eval_batch_size, cfg.precision, encoded=items)
     y_train = _label_ids(extractor, train)
     x_dev = extract_features(extractor, dev, cfg.eval_batch_size, cfg.precision)
     head = extractor.model.head
