@@ -22,6 +22,7 @@ import json
 import os
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,17 @@ def matmul_flops(dtype: torch.dtype, n: int = 2048, repeat: int = 10) -> float:
     for _ in range(repeat):
         a @ b
     return 2 * n**3 * repeat / (time.perf_counter() - start)
+
+
+def timed(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def batch1_ms(predict_one: Callable[[Any], object], examples: list, n: int = 50) -> float:
+    """Mean latency of one sentence at a time over the first ``n``."""
+    return timed(lambda: [predict_one(ex) for ex in examples[:n]]) / n * 1000
 
 
 def model_flops(extractor: RelationExtractor, lengths: list[int]) -> float:
@@ -133,15 +145,10 @@ def main() -> None:
     lengths = [max(len(e.input_ids) for e in item.values()) for item in extractor.encode(examples)]
     flops = model_flops(extractor, lengths)
     extractor.predict(examples[:64], precision=precision)
-    start = time.perf_counter()
-    extractor.predict(examples, batch_size=64, precision=precision)
-    seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    for ex in examples[:50]:
-        extractor.predict([ex], precision=precision)
+    seconds = timed(lambda: extractor.predict(examples, batch_size=64, precision=precision))
     rows[f"relenc, {precision}, bucketed"] = {
         "sent_per_s": len(examples) / seconds,
-        "batch1_ms": (time.perf_counter() - start) / 50 * 1000,
+        "batch1_ms": batch1_ms(lambda ex: extractor.predict([ex], precision=precision), examples),
         "fraction_of_matmul": flops / seconds / reference,
     }
     achieved = flops / seconds
@@ -149,19 +156,12 @@ def main() -> None:
 
     if args.compile:
         compiled = RelationExtractor.from_pretrained(args.model).compile()
-        start = time.perf_counter()
-        compiled.predict(examples, batch_size=64, precision=precision)  # compiles
-        compile_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        compiled.predict(examples, batch_size=64, precision=precision)
-        compiled_seconds = time.perf_counter() - start
+        compile_seconds = timed(lambda: compiled.predict(examples, batch_size=64, precision=precision))
+        compiled_seconds = timed(lambda: compiled.predict(examples, batch_size=64, precision=precision))
         compiled.predict(examples[:1], precision=precision)  # a batch of one compiles once more
-        start = time.perf_counter()
-        for ex in examples[:50]:
-            compiled.predict([ex], precision=precision)
         rows[f"relenc, {precision}, bucketed, compiled"] = {
             "sent_per_s": len(examples) / compiled_seconds,
-            "batch1_ms": (time.perf_counter() - start) / 50 * 1000,
+            "batch1_ms": batch1_ms(lambda ex: compiled.predict([ex], precision=precision), examples),
             "compile_s": compile_seconds,
             "fraction_of_matmul": flops / compiled_seconds / reference,
         }
@@ -174,15 +174,9 @@ def main() -> None:
             export_onnx(extractor, directory, examples)
         ort = OnnxPredictor(directory)
         ort.predict(examples[:64])
-        start = time.perf_counter()
-        ort.predict(examples, batch_size=64)
-        rate = len(examples) / (time.perf_counter() - start)
-        start = time.perf_counter()
-        for ex in examples[:50]:
-            ort.predict([ex])
         rows["onnxruntime, fp32, bucketed"] = {
-            "sent_per_s": rate,
-            "batch1_ms": (time.perf_counter() - start) / 50 * 1000,
+            "sent_per_s": len(examples) / timed(lambda: ort.predict(examples, batch_size=64)),
+            "batch1_ms": batch1_ms(lambda ex: ort.predict([ex]), examples),
         }
     except ImportError as exc:
         Console(stderr=True).print(f"onnxruntime row skipped: {exc}")
