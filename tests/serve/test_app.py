@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -17,6 +19,9 @@ from relenc.data.labels import LabelSet  # noqa: E402
 from relenc.encoding.builder import InputConfig  # noqa: E402
 from relenc.models.extractor import RelationExtractor  # noqa: E402
 from relenc.serve.app import Limits, create_app  # noqa: E402
+
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 ITEM = {"text": "Alice works for Acme.", "h": {"start": 0, "end": 5}, "t": {"start": 16, "end": 20}}
 
@@ -102,3 +107,20 @@ def test_extract_with_given_entities(server: tuple[str, object]) -> None:
     assert response.status_code == 200
     for rel in response.json()["documents"][0]["relations"]:
         assert doc["text"][rel["head"]["start"] : rel["head"]["end"]] == rel["head"]["text"]
+
+
+def test_serve_compile_warms_up_before_serving(
+    tiny_encoder: str, tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels = LabelSet.from_labels(["no_relation", "per:employee_of"])
+    RelationExtractor.build("ht", labels, {"main": tiny_encoder}, {"main": InputConfig()}).save_pretrained(tmp_path)
+    events: list[str] = []
+    monkeypatch.setattr(RelationExtractor, "compile", lambda self: events.append("compile") or self)
+    predict = RelationExtractor.predict
+    monkeypatch.setattr(
+        RelationExtractor, "predict", lambda self, ex, *a, **k: events.append(f"predict {len(ex)}") or predict(self, ex)
+    )
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: events.append(f"serve on {kwargs['port']}"))
+    code, _, stderr = run_cli(["serve", str(tmp_path), "--port", "8123", "--compile"])
+    assert code == 0, stderr
+    assert events == ["compile", "predict 1", "predict 2", "serve on 8123"]  # both batch shapes, then serving
