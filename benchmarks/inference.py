@@ -1,18 +1,19 @@
 """Inference speed of a trained model on the SemEval test set, three ways, in one run.
 
-    python benchmarks/inference.py runs/strategies/semeval-minilm-e3-s13/ht_mask --examples 1024
+    python benchmarks/inference.py runs/experiments/paper/semeval-minilm-ht_mask-s13 --examples 1024 --compile
 
 1. naive: a plain Hugging Face loop, fp32, fixed batches in file order, padding to the longest of each batch;
 2. relenc: ``RelationExtractor.predict`` (bf16 where native, length buckets, inference mode);
 3. onnxruntime: ``OnnxPredictor`` on ``model.onnx`` (exported first if missing), fp32.
 
 Reports sentences/s at batch 64, batch-1 latency, peak resident memory, and the achieved FLOP rate of the relenc
-path against a bf16 matmul measured in the same run. FLOPs are counted as 2 x (parameters applied to every token:
-neither the embeddings nor the pooler) per token plus the attention products (4 x layers x hidden x length^2 per
-sentence), on real tokens only. Two measurements explain the rate: the same matmul rate at the model's own layer
-shapes (the ceiling for its linear layers), and a profile of one pass split into matmuls, attention, casts and the
-element-wise rest. ``--compile`` adds a row for ``RelationExtractor.compile`` (torch.compile, frozen weights).
-Prints tables and writes JSON.
+path against a bf16 matmul measured in the same run, end to end and with the encodings given (``predict(...,
+encoded=...)``: the forward passes alone, tokenisation done beforehand). FLOPs are counted as 2 x (parameters
+applied to every token: neither the embeddings nor the pooler) per token plus the attention products (4 x layers x
+hidden x length^2 per sentence), on real tokens only. Two measurements explain the rate: the same matmul rate at the
+model's own layer shapes (the ceiling for its linear layers), and a profile of one pass split into matmuls,
+attention, casts and the element-wise rest. ``--compile`` adds a row for ``RelationExtractor.compile``
+(torch.compile, frozen weights). Throughputs are medians of ``--repeat`` timings. Prints tables and writes JSON.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,15 +53,36 @@ def matmul_flops(dtype: torch.dtype, n: int = 2048, repeat: int = 10) -> float:
     return 2 * n**3 * repeat / (time.perf_counter() - start)
 
 
-def timed(call: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
+def timed(call: Callable[[], object], repeat: int = 1) -> float:
+    """Seconds one call takes: the median of ``repeat`` calls, since single timings on a shared machine are noisy."""
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
 
 
 def batch1_ms(predict_one: Callable[[Any], object], examples: list, n: int = 50) -> float:
     """Mean latency of one sentence at a time over the first ``n``."""
     return timed(lambda: [predict_one(ex) for ex in examples[:n]]) / n * 1000
+
+
+def pretokenised(
+    extractor: RelationExtractor,
+    examples: list,
+    items: list,
+    precision: str,
+    flops: float,
+    reference: float,
+    repeat: int,
+) -> dict[str, float]:
+    """The same ``predict`` given the encodings (``encoded=``): the forward passes without tokenisation."""
+    seconds = timed(lambda: extractor.predict(examples, batch_size=64, precision=precision, encoded=items), repeat)
+    return {
+        "pretokenised_sent_per_s": len(examples) / seconds,
+        "pretokenised_fraction_of_matmul": flops / seconds / reference,
+    }
 
 
 def model_flops(extractor: RelationExtractor, lengths: list[int]) -> float:
@@ -130,6 +153,7 @@ def main() -> None:
     parser.add_argument("model")
     parser.add_argument("--examples", type=int, default=1024)
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/inference.json"))
+    parser.add_argument("--repeat", type=int, default=3, help="Timings per throughput figure; the median counts.")
     parser.add_argument("--compile", action="store_true", help="Also time RelationExtractor.compile().")
     args = parser.parse_args()
 
@@ -142,14 +166,16 @@ def main() -> None:
     precision = "bf16" if bf16_native() else "fp32"
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     reference = matmul_flops(dtype)
-    lengths = [max(len(e.input_ids) for e in item.values()) for item in extractor.encode(examples)]
+    items = extractor.encode(examples)
+    lengths = [max(len(e.input_ids) for e in item.values()) for item in items]
     flops = model_flops(extractor, lengths)
     extractor.predict(examples[:64], precision=precision)
-    seconds = timed(lambda: extractor.predict(examples, batch_size=64, precision=precision))
+    seconds = timed(lambda: extractor.predict(examples, batch_size=64, precision=precision), args.repeat)
     rows[f"relenc, {precision}, bucketed"] = {
         "sent_per_s": len(examples) / seconds,
         "batch1_ms": batch1_ms(lambda ex: extractor.predict([ex], precision=precision), examples),
         "fraction_of_matmul": flops / seconds / reference,
+        **pretokenised(extractor, examples, items, precision, flops, reference, args.repeat),
     }
     achieved = flops / seconds
     shares = time_shares(extractor, examples, precision)
@@ -157,13 +183,14 @@ def main() -> None:
     if args.compile:
         compiled = RelationExtractor.from_pretrained(args.model).compile()
         compile_seconds = timed(lambda: compiled.predict(examples, batch_size=64, precision=precision))
-        compiled_seconds = timed(lambda: compiled.predict(examples, batch_size=64, precision=precision))
+        compiled_seconds = timed(lambda: compiled.predict(examples, batch_size=64, precision=precision), args.repeat)
         compiled.predict(examples[:1], precision=precision)  # a batch of one compiles once more
         rows[f"relenc, {precision}, bucketed, compiled"] = {
             "sent_per_s": len(examples) / compiled_seconds,
             "batch1_ms": batch1_ms(lambda ex: compiled.predict([ex], precision=precision), examples),
             "compile_s": compile_seconds,
             "fraction_of_matmul": flops / compiled_seconds / reference,
+            **pretokenised(compiled, examples, items, precision, flops, reference, args.repeat),
         }
 
     try:
@@ -175,7 +202,7 @@ def main() -> None:
         ort = OnnxPredictor(directory)
         ort.predict(examples[:64])
         rows["onnxruntime, fp32, bucketed"] = {
-            "sent_per_s": len(examples) / timed(lambda: ort.predict(examples, batch_size=64)),
+            "sent_per_s": len(examples) / timed(lambda: ort.predict(examples, batch_size=64), args.repeat),
             "batch1_ms": batch1_ms(lambda ex: ort.predict([ex]), examples),
         }
     except ImportError as exc:
@@ -183,11 +210,18 @@ def main() -> None:
 
     layer_rate = layer_matmul_flops(extractor, rows=64 * round(sum(lengths) / len(lengths)), dtype=dtype)
     table = Table(title=f"inference on {len(examples)} SemEval test sentences ({os.cpu_count()} CPUs)")
-    for col in ("path", "sentences/s", "batch-1 ms", "FLOP rate / matmul"):
+    columns = ("path", "sentences/s", "batch-1 ms", "FLOP rate / matmul", "pre-tokenised s/s", "its FLOP rate")
+    for col in columns:
         table.add_column(col, justify="right")
     for name, row in rows.items():
-        fraction = f"{100 * row['fraction_of_matmul']:.0f}%" if "fraction_of_matmul" in row else "-"
-        table.add_row(name, f"{row['sent_per_s']:.1f}", f"{row.get('batch1_ms', float('nan')):.1f}", fraction)
+        table.add_row(
+            name,
+            f"{row['sent_per_s']:.1f}",
+            f"{row.get('batch1_ms', float('nan')):.1f}",
+            f"{100 * row['fraction_of_matmul']:.0f}%" if "fraction_of_matmul" in row else "-",
+            f"{row['pretokenised_sent_per_s']:.1f}" if "pretokenised_sent_per_s" in row else "-",
+            f"{100 * row['pretokenised_fraction_of_matmul']:.0f}%" if "pretokenised_sent_per_s" in row else "-",
+        )
     console = Console()
     console.print(table)
     console.print(
@@ -210,6 +244,7 @@ def main() -> None:
                 "time_shares": shares,
                 "peak_rss_mb": peak_mb(),
                 "examples": len(examples),
+                "repeat": args.repeat,
                 "model": args.model,
                 "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             },

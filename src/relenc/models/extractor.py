@@ -223,7 +223,7 @@ class RelationExtractor:
     def compile(self) -> RelationExtractor:
         """Compile the model for :meth:`predict` with ``torch.compile`` (inductor, weights frozen into the graph).
 
-        Why and when: on a 2-core CPU, bucketed bf16 inference runs ~15% faster (``benchmarks/inference.py
+        Why and when: on a 2-core CPU, bucketed bf16 inference runs 15-25% faster (``benchmarks/inference.py
         --compile``) after about half a minute of compiling, and a batch of a new kind of shape may compile again:
         worth it for long jobs, not for a few sentences. Attention switches to the plain implementation, which
         inductor fuses better than the SDPA kernel. The compiled graph keeps the weights as they are now: compile
