@@ -146,7 +146,8 @@ def _bar_name(row: Mapping[str, Any]) -> str:
 
 def plot_scores(summary: Sequence[Mapping[str, Any]], path: str | Path, title: str = "") -> Path:
     """Grouped bars of mean test F1 per strategy, one group per (dataset, encoder), error bars one standard
-    deviation over seeds; ``summary`` rows are :func:`relenc.analysis.records.summarize_records`'s."""
+    deviation over seeds, each bar labelled with its mean and its number of seeds (a single run has no error bar:
+    the label says so); ``summary`` rows are :func:`relenc.analysis.records.summarize_records`'s."""
     if not summary:
         raise RelencError("no grid records to plot")
     groups = sorted({(str(row["dataset"]), str(row["encoder"])) for row in summary})
@@ -160,15 +161,17 @@ def plot_scores(summary: Sequence[Mapping[str, Any]], path: str | Path, title: s
 
     tab10 = colormaps["tab10"]
     for k, strategy in enumerate(strategies):
-        xs, means, stds = [], [], []
+        xs, means, stds, labels = [], [], [], []
         for g, (dataset, encoder) in enumerate(groups):
             row = cell.get((dataset, encoder, strategy))
             if row is not None:
                 xs.append(g - 0.4 + width * (k + 0.5))
                 means.append(float(row["f1_mean"]))
-                stds.append(float(row["f1_std"]))
+                stds.append(float(row["f1_std"]) if int(row["n"]) > 1 else 0.0)
+                labels.append(f"{float(row['f1_mean']):.1f}\nn={row['n']}")
         bars = ax.bar(xs, means, width, yerr=stds, capsize=3, color=tab10(k % tab10.N), label=strategy)
-        ax.bar_label(bars, fmt="%.1f", fontsize=6, padding=2)
+        ax.bar_label(bars, labels=labels, fontsize=6, padding=2)
+    ax.margins(y=0.12)  # room for the labels above the tallest bar
     ax.set_xticks(range(len(groups)), [f"{d}\n{e}" for d, e in groups], fontsize=8)
     ax.set_ylabel("test F1 (%)")
     ax.set_title(title or "test F1 by strategy (mean ± sd over seeds)", fontsize=9)
