@@ -155,7 +155,7 @@ def _run(
         _ChunkExtractor,
         fn_constructor_kwargs={"model_dir": model_dir, "config": config, "threads": cpus_per_worker},
         batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=workers),
+        compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),  # no idle actors for a short window
         num_cpus=cpus_per_worker,
     )
     dataset.context.enable_progress_bars = False  # ours below; Ray's would interleave with it
