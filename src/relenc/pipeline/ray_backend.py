@@ -75,14 +75,12 @@ def extract_file_ray(
     out.touch()  # as the local engine leaves it: OUT exists even when there was nothing to do
     stats = BatchStats()
     config = config or ExtractionConfig()
-    started = connected = False
-    pool = workers or 1
+    started = False
     try:
         for chunks, read_error in _windows(source, done_ids(out), chunk, window, stats):
-            if chunks and not connected:
-                started, connected = _connect(ray, address, workers, cpus_per_worker), True
-                pool = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
             if chunks:
+                started = _connect(ray, address, workers, cpus_per_worker) or started  # once: then Ray is up
+                pool = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
                 _run(ray, model_dir, config, chunks, out, stats, pool, cpus_per_worker, progress)
             if read_error is not None:
                 raise read_error
