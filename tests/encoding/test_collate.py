@@ -63,7 +63,8 @@ def test_length_buckets_cover_every_index_once(lengths: list[int], batch_size: i
     batches = length_buckets(lengths, batch_size, shuffle=shuffle, seed=seed)
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
     assert all(0 < len(b) <= batch_size for b in batches)
-    assert sum(len(b) < batch_size for b in batches) <= (len(lengths) // (batch_size * 50) + 1)  # one per chunk
+    if shuffle:
+        assert sum(len(b) < batch_size for b in batches) <= (len(lengths) // (batch_size * 50) + 1)  # one per chunk
     assert batches == length_buckets(lengths, batch_size, shuffle=shuffle, seed=seed)  # deterministic
 
 
@@ -73,6 +74,29 @@ def test_length_buckets_without_shuffle_are_sorted() -> None:
     flat = [i for b in batches for i in b]
     assert [lengths[i] for i in flat] == sorted(lengths)
     assert batches == length_buckets(lengths, 32, shuffle=False, seed=99)  # the seed plays no part
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 300), max_size=400),
+    batch_size=st.integers(1, 40),
+    max_padding=st.sampled_from([0.0, 0.04, 0.2, 1.0]),
+)
+def test_inference_batches_respect_the_padding_cap(lengths: list[int], batch_size: int, max_padding: float) -> None:
+    batches = length_buckets(lengths, batch_size, shuffle=False, seed=0, max_padding=max_padding)
+    assert [i for b in batches for i in b] == sorted(range(len(lengths)), key=lambda i: lengths[i])
+    for b in batches:
+        padded = len(b) * max(lengths[i] for i in b)
+        assert len(b) == 1 or 1 - sum(lengths[i] for i in b) / padded <= max_padding + 1e-12
+    if max_padding == 1.0:  # no cap: full batches except the last
+        assert all(len(b) == batch_size for b in batches[:-1])
+
+
+def test_padding_cap_cuts_the_long_tail_only() -> None:
+    lengths = [20] * 64 + [30] + [80] * 3
+    batches = length_buckets(lengths, 64, shuffle=False, seed=0, max_padding=0.04)
+    assert [len(b) for b in batches] == [64, 1, 3]
+    assert [len(b) for b in length_buckets(lengths, 64, shuffle=False, seed=0, max_padding=1.0)] == [64, 4]
 
 
 def test_length_buckets_with_shuffle_group_similar_lengths() -> None:
@@ -93,3 +117,5 @@ def test_length_buckets_with_shuffle_group_similar_lengths() -> None:
 def test_length_buckets_rejects_bad_batch_size() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         length_buckets([1, 2], 0, shuffle=False, seed=0)
+    with pytest.raises(ValueError, match="max_padding"):
+        length_buckets([1, 2], 2, shuffle=False, seed=0, max_padding=1.5)

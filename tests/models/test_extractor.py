@@ -104,9 +104,13 @@ def test_frozen_encoder_has_no_gradient_and_stays_in_eval(tiny_encoder: str) -> 
 
 @pytest.mark.integration  # compiling takes ~30 s
 def test_compiled_predict_matches_eager_and_leaves_training_alone(tiny_encoder: str, tmp_path: Path) -> None:
+    from torch._inductor.utils import run_and_get_code
+
     extractor = build("hybrid", tiny_encoder)
     eager = extractor.predict(examples(), precision="fp32")
     extractor.compile()
+    _, code = run_and_get_code(lambda: extractor.predict(examples(), precision="fp32"))
+    assert any("_frozen_param" in c for c in code), "the weights must be frozen into the compiled graph"
     for batch in (examples(), examples()[:1]):  # batches of several and of one compile separately
         compiled = extractor.predict(batch, precision="fp32")
         for before, after in zip(eager, compiled, strict=False):
@@ -117,3 +121,18 @@ def test_compiled_predict_matches_eager_and_leaves_training_alone(tiny_encoder: 
     extractor.save_pretrained(tmp_path / "model")  # saving uses the eager model: same outputs after loading
     loaded = RelationExtractor.from_pretrained(tmp_path / "model").predict(examples(), precision="fp32")
     assert [p.label for p in loaded] == [p.label for p in eager]
+
+
+@pytest.mark.integration  # compiling takes ~30 s
+def test_two_compiled_extractors_keep_their_own_weights(tiny_encoder: str) -> None:
+    """Frozen weights are constants of a graph: a second model of the same shape must not reuse the first's."""
+    first, second = build("ht", tiny_encoder), build("ht", tiny_encoder)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for param in second.model.parameters():
+            param.add_(torch.randn_like(param) * 0.5)
+    eager = [m.predict(examples(), precision="fp32") for m in (first, second)]
+    assert [p.score for p in eager[0]] != pytest.approx([p.score for p in eager[1]], abs=1e-3)
+    compiled = [m.compile().predict(examples(), precision="fp32") for m in (first, second)]
+    for want, got in zip(eager, compiled, strict=True):
+        np.testing.assert_allclose([p.score for p in want], [p.score for p in got], atol=1e-4)
