@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relenc.encoding import Encoded, collate, length_buckets
+from relenc.encoding.collate import MIN_CUT_TOKENS
 
 
 def item(n: int, head: int = 1, tail: int = 2, mask: int = -1) -> Encoded:
@@ -87,16 +89,29 @@ def test_inference_batches_respect_the_padding_cap(lengths: list[int], batch_siz
     assert [i for b in batches for i in b] == sorted(range(len(lengths)), key=lambda i: lengths[i])
     for b in batches:
         padded = len(b) * max(lengths[i] for i in b)
-        assert len(b) == 1 or 1 - sum(lengths[i] for i in b) / padded <= max_padding + 1e-12
+        before_last = sum(lengths[i] for i in b[:-1])
+        assert before_last < MIN_CUT_TOKENS or 1 - sum(lengths[i] for i in b) / padded <= max_padding + 1e-12
+    for b, after in itertools.pairwise(batches):  # a batch ends only when full or when the cap bites
+        tokens = sum(lengths[i] for i in b)
+        grown = len(b) + 1
+        assert len(b) == batch_size or (
+            tokens >= MIN_CUT_TOKENS and 1 - (tokens + lengths[after[0]]) / (grown * lengths[after[0]]) > max_padding
+        )
     if max_padding == 1.0:  # no cap: full batches except the last
         assert all(len(b) == batch_size for b in batches[:-1])
 
 
 def test_padding_cap_cuts_the_long_tail_only() -> None:
-    lengths = [20] * 64 + [30] + [80] * 3
-    batches = length_buckets(lengths, 64, shuffle=False, seed=0, max_padding=0.04)
-    assert [len(b) for b in batches] == [64, 1, 3]
-    assert [len(b) for b in length_buckets(lengths, 64, shuffle=False, seed=0, max_padding=1.0)] == [64, 4]
+    lengths = [20] * 60 + [30] * 4 + [80] * 3
+    batches = length_buckets(lengths, 128, shuffle=False, seed=0, max_padding=0.04)
+    # 1,200 tokens of length 20 would pad to 30 by 33%: cut; the 120 tokens after that are too few to cut again
+    assert [len(b) for b in batches] == [60, 7]
+    assert [len(b) for b in length_buckets(lengths, 128, shuffle=False, seed=0, max_padding=1.0)] == [67]
+
+
+def test_small_batches_are_never_cut_for_padding() -> None:
+    lengths = [12, 40, 25, 60, 33, 18, 51, 29]  # what the server gathers from a few concurrent requests
+    assert [len(b) for b in length_buckets(lengths, 8, shuffle=False, seed=0, max_padding=0.0)] == [8]
 
 
 def test_length_buckets_with_shuffle_group_similar_lengths() -> None:

@@ -26,7 +26,7 @@ def extract_command(
     chunk: Annotated[int, typer.Option(help="Documents classified together.")] = 32,
     progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
     compile_model: Annotated[
-        bool, typer.Option("--compile", help="torch.compile the model first: 35-50% faster after ~30 s; long jobs.")
+        bool, typer.Option("--compile", help="torch.compile the model first: 20-50% faster after ~30 s; long jobs.")
     ] = False,
     engine: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data workers; relenc[ray]).")] = "local",
     workers: Annotated[

@@ -142,7 +142,7 @@ def predict_command(
     precision: Annotated[str, typer.Option(help="auto, bf16 or fp32.")] = "auto",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write JSONL here, not stdout.")] = None,
     compile_model: Annotated[
-        bool, typer.Option("--compile", help="torch.compile the model first: 35-50% faster after ~30 s; long jobs.")
+        bool, typer.Option("--compile", help="torch.compile the model first: 20-50% faster after ~30 s; long jobs.")
     ] = False,
 ) -> None:
     """Predict a relation for every example: JSONL lines with id, label and score."""

@@ -10,7 +10,8 @@ import torch
 from relenc.encoding.builder import Encoded
 
 CHUNK_BATCHES = 50  # length sorting happens within chunks of this many batches when shuffling
-MAX_PADDING = 0.04  # inference batches end early rather than pad more than this share of their tokens
+MAX_PADDING = 0.04  # inference batches end early rather than pad more than this share of their tokens ...
+MIN_CUT_TOKENS = 1024  # ... once they hold this many: smaller batches lose more to per-pass costs than padding does
 
 
 def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
@@ -46,10 +47,12 @@ def length_buckets(
     """Batches of indices with similar lengths, so little compute goes to padding.
 
     Without shuffling (inference): indices sorted by length (stable), cut into batches of ``batch_size``, or
-    earlier where the next index would make padding more than ``max_padding`` of the batch's tokens. Why: lengths
-    grow fastest in the long tail, so a full last batch pads its shorter sentences to the longest; cutting it up
-    removes most of that waste (7% of the tokens and 20% of the attention work at batch 64 on SemEval, 2% and 5%
-    with the cap) at the price of a few smaller batches, and measured ~10% more sentences/s. With shuffling
+    earlier where the batch already holds ``MIN_CUT_TOKENS`` tokens and the next index would make padding more than
+    ``max_padding`` of them. Why: lengths grow fastest in the long tail, so a full last batch pads its shorter
+    sentences to the longest; cutting it up removes most of that waste (7% of the tokens and 20% of the attention
+    work at batch 64 on SemEval, 3% and 7% with the cap) and measured ~10% more sentences/s. Small batches are never
+    cut: a handful of requests gathered by the server would otherwise fall apart into passes of one or two
+    sentences, which cost far more than their padding (measured: a third less throughput). With shuffling
     (training): batches keep their size (``max_padding`` plays no part); indices are shuffled, sorted by length
     within chunks of ``CHUNK_BATCHES`` batches (so batches differ between seeds and epochs), and the batch order is
     shuffled. Deterministic for a seed; every index appears exactly once.
@@ -74,7 +77,8 @@ def length_buckets(
 
 
 def _cut_sorted(order: list[int], lengths: Sequence[int], batch_size: int, max_padding: float) -> list[list[int]]:
-    """Cut indices sorted by length into batches of at most ``batch_size``, each padded by at most ``max_padding``.
+    """Cut indices sorted by length into batches of at most ``batch_size``, padded by at most ``max_padding`` once
+    they hold ``MIN_CUT_TOKENS`` tokens.
 
     In sorted order the newest index is the batch's longest, so its padding share is ``1 - tokens / (n * longest)``.
     """
@@ -84,7 +88,8 @@ def _cut_sorted(order: list[int], lengths: Sequence[int], batch_size: int, max_p
     for i in order:
         longest = max(lengths[i], 1)
         grown = len(batch) + 1
-        if batch and (grown > batch_size or 1 - (tokens + lengths[i]) / (grown * longest) > max_padding):
+        too_padded = tokens >= MIN_CUT_TOKENS and 1 - (tokens + lengths[i]) / (grown * longest) > max_padding
+        if batch and (grown > batch_size or too_padded):
             batches.append(batch)
             batch, tokens = [], 0
         batch.append(i)

@@ -223,7 +223,7 @@ class RelationExtractor:
     def compile(self) -> RelationExtractor:
         """Compile the model for :meth:`predict` with ``torch.compile`` (inductor, weights frozen into the graph).
 
-        Why and when: on a 2-core CPU, bucketed bf16 inference runs 35-50% faster (``benchmarks/inference.py
+        Why and when: on a 2-core CPU, bucketed bf16 inference runs 20-50% faster (``benchmarks/inference.py
         --compile``) after about half a minute of compiling, and a batch of a new kind of shape may compile again:
         worth it for long jobs, not for a few sentences. Freezing turns the weights into constants, so the bf16
         copies and the packed oneDNN weight layout are made once instead of in every forward pass, and GELU fuses
