@@ -52,7 +52,7 @@ def length_buckets(
     sentences to the longest; cutting it up removes most of that waste (7% of the tokens and 20% of the attention
     work at batch 64 on SemEval, 3% and 7% with the cap) and measured ~10% more sentences/s. Small batches are never
     cut: a handful of requests gathered by the server would otherwise fall apart into passes of one or two
-    sentences, which cost far more than their padding (measured: a third less throughput). With shuffling
+    sentences, which cost far more than their padding (measured: half the throughput of the server). With shuffling
     (training): batches keep their size (``max_padding`` plays no part); indices are shuffled, sorted by length
     within chunks of ``CHUNK_BATCHES`` batches (so batches differ between seeds and epochs), and the batch order is
     shuffled. Deterministic for a seed; every index appears exactly once.
