@@ -33,7 +33,8 @@ from rich.console import Console
 from rich.table import Table
 
 from relenc.data.readers import read_dataset
-from relenc.models.extractor import RelationExtractor, _to_device
+from relenc.models.engine import to_device
+from relenc.models.extractor import RelationExtractor
 from relenc.runtime import bf16_native
 
 DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -143,7 +144,7 @@ def naive(extractor: RelationExtractor, examples: list, batch: int) -> float:
     extractor.model.eval()
     start = time.perf_counter()
     for k in range(0, len(items), batch):
-        inputs = _to_device(extractor.collate(items[k : k + batch]), torch.device("cpu"))
+        inputs = to_device(extractor.collate(items[k : k + batch]), torch.device("cpu"))
         extractor.model(inputs)
     return len(items) / (time.perf_counter() - start)
 

@@ -103,16 +103,16 @@ def main() -> None:
     for col in ("run", "P", "R", "F1", "dev F1", "train s", "train ex/s", "test sent/s"):
         table.add_column(col, justify="right")
     for record in results.records:
-        if record["status"] != "ok":
-            table.add_row(record["strategy"], "failed", "", "", "", "", "", "")
+        if not record.ok:
+            table.add_row(record.strategy, "failed", "", "", "", "", "", "")
             continue
-        test, timings = record["test"], record["timings"]
+        timings = record.data["timings"]
         table.add_row(
-            record["strategy"],
-            f"{test['precision']:.2f}",
-            f"{test['recall']:.2f}",
-            f"{test['f1']:.2f}",
-            f"{record['dev']['f1']:.2f}",
+            record.strategy,
+            f"{record.test_precision:.2f}",
+            f"{record.test_recall:.2f}",
+            f"{record.test_f1:.2f}",
+            f"{record.dev_f1:.2f}",
             f"{timings['train_seconds']:.0f}",
             f"{timings['train_examples_per_second']:.1f}",
             f"{timings['test_sentences_per_second']:.1f}",

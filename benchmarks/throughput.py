@@ -24,17 +24,19 @@ from rich.table import Table
 from relenc.data.labels import LabelSet
 from relenc.data.readers import read_dataset
 from relenc.encoding.builder import InputConfig
-from relenc.encoding.collate import length_buckets
-from relenc.models.extractor import RelationExtractor, _to_device
-from relenc.models.strategies import strategy_spec
+from relenc.models.engine import to_device
+from relenc.models.extractor import RelationExtractor
+from relenc.models.strategies import get_strategy
 from relenc.runtime import autocast, bf16_native
+from relenc.training.config import TrainConfig
+from relenc.training.trainer import BatchSchedule
 
 DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TRAIN = DATA / "semeval2010_task8/SemEval2010_task8_all_data/SemEval2010_task8_training/TRAIN_FILE.TXT"
 
 
 def build(strategy: str, encoder: str, labels: LabelSet) -> RelationExtractor:
-    spec = strategy_spec(strategy)
+    spec = get_strategy(strategy)
     torch.manual_seed(0)
     return RelationExtractor.build(
         strategy,
@@ -48,14 +50,14 @@ def train_throughput(extractor: RelationExtractor, examples: list, precision: st
     items = extractor.encode(examples)
     labels = torch.tensor([extractor.labels.index(ex.label) for ex in examples])
     lengths = [max(len(item[r].input_ids) for r in item) for item in items]
-    batches = length_buckets(lengths, batch, shuffle=True, seed=0)
+    batches = BatchSchedule(lengths, TrainConfig(batch_size=batch, seed=0), world=1, rank=0).epoch_batches(0)
     model = extractor.model
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
     device = torch.device("cpu")
     seen, elapsed = 0, 0.0
     for i, idx in enumerate(batches[: steps + 2]):
-        inputs = _to_device(extractor.collate([items[j] for j in idx]), device)
+        inputs = to_device(extractor.collate([items[j] for j in idx]), device)
         start = time.perf_counter()
         with autocast(precision):
             logits = model(inputs).logits

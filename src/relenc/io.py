@@ -1,11 +1,31 @@
-"""Atomic file writing: a crash or a full disk never leaves a half-written output file behind."""
+"""Atomic outputs: a crash or a full disk never leaves a half-written file or model directory behind.
+
+Files are written to a temp file beside the target and renamed over it (:func:`write_lines_atomic`,
+:func:`write_text_atomic`). Directories are built in a temp directory beside the target and swapped in
+(:func:`atomic_dir`, :func:`replace_dir`); on Linux the swap is one ``renameat2(RENAME_EXCHANGE)`` call, so a reader
+always finds either the old directory or the new one at the target path.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import functools
 import os
+import secrets
+import shutil
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+from relenc.errors import RelencError
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+# renameat2 answers these where the kernel or the file system cannot exchange: then two renames do the swap
+_NO_EXCHANGE = frozenset({errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP})
 
 
 def write_lines_atomic(path: str | Path, lines: Iterable[str]) -> int:
@@ -34,3 +54,75 @@ def write_lines_atomic(path: str | Path, lines: Iterable[str]) -> int:
 def write_text_atomic(path: str | Path, text: str) -> None:
     """A whole small file (a JSON summary, a state file), atomically."""
     write_lines_atomic(path, [text.removesuffix("\n")])
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    """Yield a fresh empty directory beside ``target``; when the block ends without error, swap it in as ``target``.
+
+    If the block raises, the temp directory is removed and ``target`` is left as it was. The temp directory is made
+    with :func:`os.mkdir`, not :func:`tempfile.mkdtemp`: mkdtemp makes it private (0700), and the swapped-in model
+    directory would stay unreadable to other users; ``mkdir`` gives it the ordinary mode (0777 less the umask).
+    It sits in ``target``'s parent, so the swap is a rename on one file system. A process killed inside the block
+    leaves its temp directory (``.<name>.<random>.tmp``) behind, never a partial ``target``.
+    """
+    final = Path(target)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{secrets.token_hex(6)}.tmp")
+    tmp.mkdir()
+    try:
+        yield tmp
+        replace_dir(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # the block's own error is the one to report
+        raise
+
+
+def replace_dir(new: str | Path, target: str | Path) -> None:
+    """Move directory ``new`` to ``target``, replacing the directory there if any; both on one file system.
+
+    On Linux the two are exchanged in one atomic step and the old directory (now at ``new``) is then deleted: a
+    crash at any point leaves ``target`` whole, old or new. Where the kernel or file system cannot exchange (macOS,
+    some network file systems), the old directory is first renamed aside to ``.<name>.old-<random>``: a crash between
+    that rename and the next leaves the old directory whole there and ``target`` missing. On success nothing is left
+    but ``target``. A file (not a directory) at ``target`` is refused rather than deleted.
+    """
+    new, target = Path(new), Path(target)
+    if not target.exists():
+        new.rename(target)
+        return
+    if not target.is_dir():
+        raise RelencError(f"{target} exists and is not a directory; remove it or choose another output path")
+    if _exchange(new, target):
+        shutil.rmtree(new)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    target.rename(old)  # onto the empty placeholder: rename may replace an empty directory
+    new.rename(target)
+    shutil.rmtree(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically (Linux ``renameat2`` with ``RENAME_EXCHANGE``); False if unsupported."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _NO_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    """glibc's ``renameat2`` (2.28 and later), or None off Linux or on an older or another C library."""
+    if sys.platform != "linux":
+        return None
+    function = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if function is None:
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function

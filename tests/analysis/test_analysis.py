@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -15,20 +15,21 @@ from relenc.analysis import (
     complementarity,
     error_analysis,
     false_positive_stats,
-    load_records,
     oracle_predictions,
     probe,
     probe_embeddings,
     same_signature_pairs,
     signature_confusions,
-    summarize_records,
     type_signatures,
 )
+from relenc.analysis.analyze import ANALYSIS_NAME, analyze, grid_summary
 from relenc.analysis.entity_types import best_overlap, sentence_and_offsets, signature_report
 from relenc.analysis.plots import plot_confusion, plot_projection, plot_scores
 from relenc.analysis.probing import split_indices
 from relenc.data.example import Example, Span
 from relenc.data.readers.jsonl import example_from_dict
+from relenc.errors import RelencError
+from relenc.experiments.summary import Stat, SummaryRow
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -291,29 +292,35 @@ def test_grid_records_are_read_leniently_and_summarised(tmp_path: Path) -> None:
     tagged = {"dataset": "semeval", "encoder": "minilm", "strategy": "mask", "seed": 1, "tag": "mlm", "test": {"f1": 1}}
     (tmp_path / "h.json").write_text(json.dumps({**tagged, "status": "ok"}))
     (tmp_path / "notes.txt").write_text("ignored: not *.json")
-    records, skipped = load_records(tmp_path)
-    assert [(r.strategy, r.tag) for r in records] == [("ht", None), ("ht", None), ("mask", None), ("mask", "mlm")]
-    reasons = dict(skipped)
-    assert set(reasons) == {str(tmp_path / n) for n in ("d.json", "e.json", "f.json", "g.json")}
+    warnings: list[str] = []
+    grid = grid_summary(tmp_path, tmp_path / "out", warnings.append)
+    reasons = {entry["file"]: entry["reason"] for entry in grid["skipped"]}
+    assert list(reasons) == [str(tmp_path / n) for n in ("d.json", "e.json", "f.json", "g.json")]  # by file
     assert reasons[str(tmp_path / "g.json")] == "status 'failed': out of memory"
     assert reasons[str(tmp_path / "d.json")] == "missing keys: encoder, seed, test"
     assert "cannot read it as JSON" in reasons[str(tmp_path / "e.json")]
     assert "not a number" in reasons[str(tmp_path / "f.json")]
-    summary = {row["strategy"]: row for row in summarize_records(records) if row["tag"] is None}
-    assert [(row["strategy"], row["tag"]) for row in summarize_records(records)] == [
-        ("ht", None),
-        ("mask", None),
-        ("mask", "mlm"),
-    ]
+    assert warnings == [f"warning: skipping {file}: {reason}" for file, reason in reasons.items()]
+    assert grid["records"] == 4
+    summary = {row["strategy"]: row for row in grid["summary"] if row["tag"] is None}
+    assert [(row["strategy"], row["tag"]) for row in grid["summary"]] == [("ht", None), ("mask", None), ("mask", "mlm")]
     assert summary["ht"]["n"] == 2 and summary["ht"]["f1_mean"] == pytest.approx(82.0)
     assert summary["ht"]["f1_std"] == pytest.approx(np.std([80.0, 84.0], ddof=1))
-    assert summary["mask"]["f1_std"] == 0.0 and summary["mask"]["seeds"] == ["1"]
+    # a single seed has no spread: None (drawn without an error bar), the convention of `relenc experiment` too
+    assert summary["mask"]["f1_std"] is None and summary["mask"]["seeds"] == ["1"]
+    assert_png(Path(grid["figure"]))
 
 
 # ----------------------------------------------------------------------------------------- plots
 def assert_png(path: Path) -> None:
     data = path.read_bytes()
     assert len(data) > 1000 and data.startswith(PNG_MAGIC)
+
+
+def summary_row(strategy: str, f1: Stat, n: int, dataset: str = "semeval", tag: str | None = None) -> SummaryRow:
+    unknown = Stat(None, None)
+    seeds = tuple(range(n))
+    return SummaryRow(dataset, "semeval", "minilm", strategy, tag, seeds, (), unknown, unknown, f1, unknown, unknown)
 
 
 def test_plots_write_png_files(tmp_path: Path) -> None:
@@ -324,12 +331,27 @@ def test_plots_write_png_files(tmp_path: Path) -> None:
     assert_png(plot_confusion(labels, pred, tmp_path / "confusion.png", title="model"))
     assert_png(plot_projection(vectors, labels, tmp_path / "pca.png", method="pca", negative=NEG))
     assert_png(plot_projection(vectors, labels, tmp_path / "sub" / "tsne.png", method="tsne", max_points=40))
-    summary = [
-        {"dataset": "semeval", "encoder": "minilm", "strategy": s, "n": 3, "f1_mean": m, "f1_std": 0.5}
-        for s, m in (("ht", 84.0), ("mask", 83.0), ("hybrid", 85.5))
-    ]
-    summary.append({**summary[0], "dataset": "tacred", "tag": "mlm"})
+    summary = [summary_row(s, Stat(m, 0.5), 3) for s, m in (("ht", 84.0), ("mask", 83.0), ("hybrid", 85.5))]
+    summary.append(summary_row("ht", Stat(84.0, 0.5), 3, dataset="tacred", tag="mlm"))
     assert_png(plot_scores(summary, tmp_path / "scores.png"))
+
+
+def test_score_bars_of_a_single_seed_have_no_error_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.axes import Axes
+
+    drawn: list[tuple[list[float], list[float]]] = []
+    real = Axes.errorbar
+
+    def recording(self: Axes, x: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+        drawn.append((list(y), list(kwargs["yerr"])))
+        return real(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "errorbar", recording)
+    summary = [summary_row("ht", Stat(84.0, 0.5), 3), summary_row("mask", Stat(80.0, None), 1)]
+    assert_png(plot_scores(summary, tmp_path / "scores.png"))
+    assert drawn == [([84.0], [0.5])]  # the ht bar only
+    with pytest.raises(RelencError, match="no grid records to plot"):
+        plot_scores([summary_row("ht", Stat(None, None), 0)], tmp_path / "none.png")
 
 
 # ----------------------------------------------------------------------------------------- the CLI
@@ -390,6 +412,18 @@ def test_analyze_cli_needs_something_to_analyse(tmp_path: Path, run_cli: RunCli)
     assert code != 0 and "is not a relenc model or run directory" in err
     code, _, err = run_cli(["analyze", "--records", str(tmp_path / "missing"), "--output", str(tmp_path / "out")])
     assert code != 0 and "not a directory of grid records" in err
+
+
+def test_analyze_library_call_writes_and_returns_the_same_analysis(tmp_path: Path) -> None:
+    grid = tmp_path / "grid"
+    grid.mkdir()
+    write_record(grid, "ht-1.json", "ht", 1, 70.0)
+    messages: list[str] = []
+    analysis = analyze(tmp_path / "out", records=grid, notify=messages.append)
+    assert json.loads((tmp_path / "out" / ANALYSIS_NAME).read_text()) == analysis
+    assert analysis["grid"]["summary"][0]["f1_std"] is None and messages == []
+    with pytest.raises(RelencError, match="nothing to analyse"):
+        analyze(tmp_path / "out")
 
 
 def test_analyze_cli_with_only_grid_records(tmp_path: Path, run_cli: RunCli) -> None:

@@ -28,7 +28,7 @@ from relenc.evaluation.fewshot import (
     sample_episodes,
 )
 from relenc.models.extractor import RelationExtractor
-from relenc.models.strategies import strategy_spec
+from relenc.models.strategies import get_strategy
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -184,7 +184,7 @@ def test_embeddings_per_strategy_and_one_pass_per_input(examples: list[Example],
     np.testing.assert_allclose(alone.embed("ht_mask", examples[7:8])[0], ht_mask[7], atol=1e-5)
     # the same as RelationExtractor.predict's vectors for a model of that strategy (same marker init seed)
     for strategy, matrix in (("ht", ht), ("ht_mask", ht_mask)):
-        spec = strategy_spec(strategy)
+        spec = get_strategy(strategy)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             extractor = RelationExtractor.build(
@@ -202,7 +202,7 @@ def test_embeddings_per_strategy_and_one_pass_per_input(examples: list[Example],
 def test_hybrid_model_dir_takes_h_t_from_entity_and_m_from_relation(
     examples: list[Example], tiny_encoder: str, tmp_path: Path
 ) -> None:
-    spec = strategy_spec("hybrid")
+    spec = get_strategy("hybrid")
     torch.manual_seed(1)
     extractor = RelationExtractor.build(
         "hybrid",
@@ -216,12 +216,28 @@ def test_hybrid_model_dir_takes_h_t_from_entity_and_m_from_relation(
     extractor.save_pretrained(tmp_path / "run" / "model")
     expected = extractor.predict(examples[:6], precision="fp32", return_embeddings=True)
     source = EmbeddingSource(str(tmp_path / "run"), precision="fp32")  # a run dir: its model/ is used
-    assert source.kind == "hybrid" and source.role_of("h") == "entity" and source.role_of("m") == "relation"
+    assert source.kind == "hybrid"
     got = source.embed("ht_mask", examples[:6])
     for row, pred in enumerate(expected):
         np.testing.assert_allclose(got[row], np.concatenate([pred.embeddings[v] for v in "htm"]), atol=1e-5)
     np.testing.assert_array_equal(source.embed("ht", examples[:6]), got[:, :64])  # same entity pass, no prompt
     np.testing.assert_array_equal(source.embed("mask", examples[:6]), got[:, 64:])
+
+
+def test_one_encoder_model_dir_gives_its_own_parts(examples: list[Example], tiny_encoder: str, tmp_path: Path) -> None:
+    torch.manual_seed(2)
+    model = RelationExtractor.build(
+        "ht", LabelSet(("P26", "P19")), {"main": tiny_encoder}, {"main": InputConfig(prompt=False)}
+    )
+    model.save_pretrained(tmp_path / "ht")
+    source = EmbeddingSource(str(tmp_path / "ht"), precision="fp32")
+    assert source.kind == "ht" and source.strategies() == ["ht"]
+    expected = model.embed(examples[:4], precision="fp32")
+    np.testing.assert_array_equal(source.embed("ht", examples[:4]), np.concatenate([expected["h"], expected["t"]], 1))
+    with pytest.raises(RelencError, match=r"this ht model gives no m vector for mask; .* \(model/encoders/<role>\)"):
+        source.embed("mask", examples[:4])
+    report = evaluate_fewshot(source, examples, settings="2x1", episodes=3, seed=1)
+    assert [s.strategy for s in report.scores] == ["ht"]  # no strategy given: what the model gives
 
 
 # ------------------------------------------------------------------------------------------------ end to end

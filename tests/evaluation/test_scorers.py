@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
+from relenc.data.readers import FORMATS
 from relenc.errors import DataError, RelencError
 from relenc.evaluation.scorers import (
     SEMEVAL_LABELS,
@@ -13,6 +16,7 @@ from relenc.evaluation.scorers import (
     SemEvalScores,
     check_metric,
     confusion_matrix,
+    default_metric,
     micro_prf,
     per_relation_report,
     score,
@@ -155,7 +159,7 @@ def test_semeval_rejects_labels_the_official_scorer_rejects(bad: str) -> None:
 
 
 def test_semeval_to_dict_nests_every_evaluation() -> None:
-    out = semeval_official([CE12, OTHER], [CE12, OTHER]).to_dict()
+    out = asdict(semeval_official([CE12, OTHER], [CE12, OTHER]))
     assert out["f1"] == 100.0
     assert set(out) == {"precision", "recall", "f1", "official", "way_18_plus_1", "undirected"}
     assert out["official"]["per_relation"][0] == {
@@ -187,6 +191,13 @@ def test_check_metric() -> None:
         check_metric("f1")
 
 
+def test_default_metric_is_semevals_official_score_for_semeval_only() -> None:
+    assert default_metric("semeval") == "semeval"
+    for fmt in FORMATS:
+        if fmt != "semeval":
+            assert default_metric(fmt) == "micro", fmt
+
+
 def test_per_relation_report() -> None:
     gold = ["a", "a", "b", "no"]
     pred = ["a", "b", "b", "b"]
@@ -197,7 +208,7 @@ def test_per_relation_report() -> None:
     assert prf(by_label["b"]) == pytest.approx((100 / 3, 100.0, 50.0))
     assert (by_label["b"].support, by_label["b"].predicted) == (1, 3)
     assert (by_label["no"].support, by_label["no"].predicted, by_label["no"].f1) == (1, 0, 0.0)
-    assert by_label["a"].to_dict()["support"] == 2
+    assert asdict(by_label["a"])["support"] == 2
 
 
 def test_confusion_matrix_rows_are_gold_columns_are_predictions() -> None:

@@ -14,10 +14,11 @@ import yaml
 
 from relenc.errors import RelencError
 from relenc.evaluation.predictions import read_predictions
-from relenc.experiments import GridConfig, GridPlan, collect, load_grid, plan_grid
+from relenc.experiments import BUILTIN_VARIANTS, GridConfig, GridPlan, Run, collect, load_grid, plan_grid
 from relenc.experiments import runner as runner_module
-from relenc.experiments.records import read_record, run_status
-from relenc.experiments.summary import Stat, summarize
+from relenc.experiments.records import RecordError, RunRecord, load_records, read_record, run_status
+from relenc.experiments.summary import Stat, csv_text, markdown, summarize
+from relenc.models.strategies import STRATEGY_NAMES
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -70,6 +71,13 @@ def write_grid(path: Path, data: dict[str, Any]) -> Path:
 
 def plan_of(data: dict[str, Any], data_dir: Path = FIXTURES) -> GridPlan:
     return plan_grid(GridConfig.parse(data, source="grid.yaml"), "grid.yaml", data_dir)
+
+
+def record_data(results: Path, run_id: str) -> dict[str, Any]:
+    """A run's record as the JSON object written to disk, read through the one record type."""
+    record = read_record(results, run_id)
+    assert record is not None, f"no record for {run_id}"
+    return dict(record.data)
 
 
 # --- expansion, ids, hashes ---------------------------------------------------------------------------------------
@@ -254,38 +262,170 @@ def test_the_shipped_configs_expand(tmp_path: Path) -> None:
 # --- status and summary on synthetic records ------------------------------------------------------------------------
 
 
-def test_status_and_summary_statistics() -> None:
-    plan = plan_of(grid_data())
-    runs = plan.by_id()
-    ht13, ht42 = runs["tiny-tiny_bert-ht-s13"], runs["tiny-tiny_bert-ht-s42"]
-
-    def record(run: Any, f1: float, status: str = "ok", config_hash: str | None = None) -> dict[str, Any]:
-        return {
+def synthetic_record(run: Any, f1: float, status: str = "ok", config_hash: str | None = None) -> RunRecord:
+    """A record of ``run`` with the fields the summary reads, as ``relenc experiment`` names them."""
+    return RunRecord.from_dict(
+        {
             "id": run.id,
-            "seed": run.seed,
             "status": status,
             "config_hash": config_hash or run.config_hash,
+            "dataset": run.dataset.name,
+            "encoder": run.encoder,
+            "strategy": run.strategy,
+            "seed": run.seed,
+            "tag": run.tag,
+            "metric": run.metric,
             "test": {"precision": f1 - 1, "recall": f1 + 1, "f1": f1},
             "dev": {"f1": f1 - 5},
             "timings": {"train_seconds": 10.0},
         }
+    )
 
+
+def test_status_and_summary_statistics() -> None:
+    plan = plan_of(grid_data())
+    runs = plan.by_id()
+    ht13, ht42, mask13 = runs["tiny-tiny_bert-ht-s13"], runs["tiny-tiny_bert-ht-s42"], runs["tiny-tiny_bert-mask-s13"]
     assert run_status(ht13, None) == "todo"
-    assert run_status(ht13, record(ht13, 80)) == "done"
-    assert run_status(ht13, record(ht13, 80, status="failed")) == "failed"
-    assert run_status(ht13, record(ht13, 80, config_hash="0" * 16)) == "stale"
-    rows = summarize(plan.runs, {ht13.id: record(ht13, 80.0), ht42.id: record(ht42, 84.0)})
-    ht_row = next(r for r in rows if r.strategy == "ht")
+    assert run_status(ht13, synthetic_record(ht13, 80)) == "done"
+    assert run_status(ht13, synthetic_record(ht13, 80, status="failed")) == "failed"
+    assert run_status(ht13, synthetic_record(ht13, 80, config_hash="0" * 16)) == "stale"
+    finished = [synthetic_record(ht13, 80.0), synthetic_record(ht42, 84.0), synthetic_record(mask13, 70.0)]
+    rows = summarize([*finished, synthetic_record(ht42, 99.0, status="failed")], plan.runs)
+    assert [(r.strategy, r.metric) for r in rows] == [("ht", "micro"), ("mask", "micro"), ("hybrid", "micro")]
+    ht_row, mask_row, hybrid_row = rows
     assert (ht_row.n, ht_row.seeds, ht_row.missing) == (2, (13, 42), ())
     assert ht_row.f1.mean == 82.0
     assert ht_row.f1.std == pytest.approx(2 * 2**0.5)  # sample std: sqrt(((-2)^2 + 2^2) / (2 - 1))
     assert ht_row.dev_f1.mean == 77.0
-    hybrid_row = next(r for r in rows if r.strategy == "hybrid")
+    # one seed: a mean and no spread (None, not 0.0), in the files too
+    assert (mask_row.n, mask_row.missing, mask_row.f1) == (1, (42,), Stat(70.0, None))
+    assert "| tiny | micro | tiny_bert | `mask` | 1 | 69.00 | 71.00 | **70.00** | - | 65.00 | 10 | s42 |" in markdown(
+        rows, "t"
+    )
+    assert (
+        csv_text(rows).splitlines()[2] == "tiny,micro,tiny_bert,mask,,1,13,42,69.0000,,71.0000,,70.0000,,65.0000,,10.0"
+    )
     assert (hybrid_row.n, hybrid_row.missing, hybrid_row.f1) == (0, (13, 42), Stat(None, None))
     assert Stat.of([70.0]) == Stat(70.0, None)
+    assert Stat.of([]) == Stat(None, None)
+    assert Stat.of([70.0, None]) == Stat(None, None)  # a mean over fewer seeds than n would be mislabelled
+
+
+def test_summary_without_a_plan_sorts_the_cells_of_the_records() -> None:
+    plan = plan_of(grid_data())
+    runs = plan.by_id()
+    records = [synthetic_record(runs[f"tiny-tiny_bert-{name}-s13"], 80.0) for name in ("mask", "ht", "hybrid")]
+    rows = summarize(records)
+    assert [(r.strategy, r.missing, r.metric, r.f1.std) for r in rows] == [
+        ("ht", (), "micro", None),
+        ("hybrid", (), "micro", None),
+        ("mask", (), "micro", None),
+    ]
+
+
+# --- the paper grid's records on disk -------------------------------------------------------------------------------
+
+PAPER_RESULTS = FIXTURES.parents[1] / "benchmarks/results/grid/paper"
+
+
+def test_a_paper_record_loads_as_the_one_record_type() -> None:
+    record = read_record(PAPER_RESULTS, "semeval-minilm-hybrid-s13")
+    assert record is not None
+    assert (record.id, record.status, record.dataset, record.encoder, record.strategy, record.seed, record.tag) == (
+        "semeval-minilm-hybrid-s13",
+        "ok",
+        "semeval",
+        "minilm",
+        "hybrid",
+        13,
+        None,
+    )
+    assert (record.metric, record.config_hash, record.error) == ("semeval", "e69c0acb5990b720", None)
+    assert record.test_f1 == pytest.approx(84.25107643914161) and record.dev_f1 == pytest.approx(82.19845448806609)
+    assert record.train_seconds == 52.65 and record.ok and record.cell == ("semeval", "minilm", "hybrid", None)
+    on_disk = json.loads((PAPER_RESULTS / "semeval-minilm-hybrid-s13.json").read_text(encoding="utf-8"))
+    assert list(record.data) == list(on_disk) and record.data == on_disk  # kept as written, key order included
+    records, skipped = load_records(PAPER_RESULTS)
+    assert len(records) == 33 and skipped == [] and all(r.ok for r in records)
+
+
+def test_the_paper_summary_rebuilds_identically_and_its_runs_are_done(tmp_path: Path) -> None:
+    repo = FIXTURES.parents[1]
+    plan = plan_grid(load_grid(repo / "configs/experiment-paper.yaml"), "configs/experiment-paper.yaml", tmp_path)
+    results = collect(plan, PAPER_RESULTS)
+    assert set(results.statuses.values()) == {"done"}  # ids and config hashes of the finished runs unchanged
+    title = "grid paper: test scores, mean ± std over seeds"
+    assert markdown(results.rows, title) == (PAPER_RESULTS / "summary.md").read_text(encoding="utf-8")
+    assert csv_text(results.rows) == (PAPER_RESULTS / "summary.csv").read_text(encoding="utf-8")
+    mpnet = next(r for r in results.rows if r.encoder == "mpnet")
+    assert mpnet.n == 1 and mpnet.f1.std is None
+
+
+def test_records_are_read_leniently_and_the_reason_is_kept(tmp_path: Path) -> None:
+    minimal = {"dataset": "d", "encoder": "e", "strategy": "ht", "seed": "a", "test": {"f1": 70}}
+    (tmp_path / "x-1.json").write_text(json.dumps(minimal))
+    (tmp_path / "bad.json").write_text(json.dumps({**minimal, "dev": {"f1": "high"}}))
+    (tmp_path / "fail.json").write_text(json.dumps({**minimal, "test": None, "status": "failed", "error": "oom"}))
+    records, skipped = load_records(tmp_path)
+    assert skipped == [(str(tmp_path / "bad.json"), "'dev.f1' is not a number: 'high'")]
+    failed, ok = records
+    assert (failed.status, failed.error, failed.test_f1, failed.source) == (
+        "failed",
+        "oom",
+        None,
+        str(tmp_path / "fail.json"),
+    )
+    assert (ok.id, ok.seed, ok.test_f1, ok.test_precision, ok.config_hash) == ("x-1", "a", 70.0, None, None)
+    with pytest.raises(RecordError, match="missing keys: id"):
+        RunRecord.from_dict(minimal)
+    with pytest.raises(RelencError, match=r"bad\.json: unreadable run record \('dev\.f1' is not a number"):
+        read_record(tmp_path, "bad")
+
+
+def test_builtin_variants_are_the_library_strategies_and_the_frozen_entity_hybrid() -> None:
+    assert list(BUILTIN_VARIANTS) == [*STRATEGY_NAMES, "hybrid_frozen_entity"]
+    assert all(BUILTIN_VARIANTS[name].strategy == name for name in STRATEGY_NAMES)
+    hybrid, frozen = BUILTIN_VARIANTS["hybrid"], BUILTIN_VARIANTS["hybrid_frozen_entity"]
+    assert (hybrid.entity, hybrid.relation) == ("ht", "mask")
+    assert (frozen.strategy, frozen.entity, frozen.relation) == ("hybrid", "pretrained", "mask")
 
 
 # --- real mini grids on the tiny encoder ----------------------------------------------------------------------------
+
+
+def assert_complete_record(record: dict[str, Any], run: Run, runs: Path) -> None:
+    """A finished run's record holds its scores, timings, provenance and a prediction file `relenc score` reads."""
+    assert record["status"] == "ok", record
+    assert record["id"] == run.id and record["config_hash"] == run.config_hash
+    assert set(record["test"]) >= {"precision", "recall", "f1", "examples"} and record["test"]["examples"] == 8
+    assert set(record["dev"]) == {"precision", "recall", "f1"}
+    assert record["timings"]["train_seconds"] > 0 and record["timings"]["test_sentences_per_second"] > 0
+    assert record["git"]["revision"] is None or len(record["git"]["revision"]) == 40
+    assert record["machine"]["cpus"] and isinstance(record["machine"]["bf16_native"], bool)
+    assert record["config"]["training"]["seed"] == record["seed"]
+    predictions = Path(record["predictions"])
+    assert predictions.parent == runs / run.id
+    rows = [json.loads(line) for line in predictions.read_text().splitlines()]
+    assert [set(row) for row in rows] == [{"id", "gold", "pred", "label", "score"}] * 8
+    assert len(read_predictions(predictions)) == 8  # readable by `relenc score` as it is
+    assert not (runs / run.id / "checkpoint").exists()  # only needed to resume; removed once finished
+
+
+def assert_summary_files(results: Path, ids: list[str], records: dict[str, dict[str, Any]]) -> None:
+    """results.jsonl repeats the records in plan order; the summary's means and sample stds are the records'."""
+    lines = [json.loads(line) for line in (results / "results.jsonl").read_text().splitlines()]
+    assert [line["id"] for line in lines] == ids
+    with (results / "summary.csv").open() as fh:
+        table = {row["strategy"]: row for row in csv.DictReader(fh)}
+    assert set(table) == {"ht", "mask", "hybrid"}
+    for strategy, row in table.items():
+        f1s = [records[f"tiny-tiny_bert-{strategy}-s{seed}"]["test"]["f1"] for seed in (13, 42)]
+        assert row["n"] == "2" and row["seeds"] == "13 42" and row["missing_seeds"] == ""
+        assert float(row["f1_mean"]) == pytest.approx(statistics.fmean(f1s), abs=1e-4)
+        assert float(row["f1_std"]) == pytest.approx(statistics.stdev(f1s), abs=1e-4)
+    summary_md = (results / "summary.md").read_text()
+    assert "| tiny | micro | tiny_bert | `hybrid` | 2 |" in summary_md
 
 
 def test_mini_grid_records_summary_and_rerun(
@@ -303,40 +443,18 @@ def test_mini_grid_records_summary_and_rerun(
     plan = plan_grid(load_grid(path), path, FIXTURES)
     ids = [run.id for run in plan.runs]
     assert len(ids) == 6  # ht and hybrid, listed, and the mask runs the hybrids need, for 2 seeds
-    records = {run_id: read_record(results, run_id) for run_id in ids}
+    records = {run_id: record_data(results, run_id) for run_id in ids}
     for run_id, record in records.items():
-        assert record is not None and record["status"] == "ok", record
-        assert record["id"] == run_id and record["config_hash"] == plan.by_id()[run_id].config_hash
-        assert set(record["test"]) >= {"precision", "recall", "f1", "examples"} and record["test"]["examples"] == 8
-        assert set(record["dev"]) == {"precision", "recall", "f1"}
-        assert record["timings"]["train_seconds"] > 0 and record["timings"]["test_sentences_per_second"] > 0
-        assert record["git"]["revision"] is None or len(record["git"]["revision"]) == 40
-        assert record["machine"]["cpus"] and isinstance(record["machine"]["bf16_native"], bool)
-        assert record["config"]["training"]["seed"] == record["seed"]
-        predictions = Path(record["predictions"])
-        assert predictions.parent == runs / run_id
-        rows = [json.loads(line) for line in predictions.read_text().splitlines()]
-        assert [set(row) for row in rows] == [{"id", "gold", "pred", "label", "score"}] * 8
-        assert len(read_predictions(predictions)) == 8  # readable by `relenc score` as it is
-        assert not (runs / run_id / "checkpoint").exists()  # only needed to resume; removed once finished
+        assert_complete_record(record, plan.by_id()[run_id], runs)
     hybrid = records["tiny-tiny_bert-hybrid-s42"]
-    assert hybrid is not None
     assert hybrid["depends_on"] == {"entity": "tiny-tiny_bert-ht-s42", "relation": "tiny-tiny_bert-mask-s42"}
     assert hybrid["config"]["model"]["entity_encoder"] == str((runs / "tiny-tiny_bert-ht-s42" / "model").resolve())
-    assert hybrid["listed"] and not records["tiny-tiny_bert-mask-s42"]["listed"]  # type: ignore[index]
+    assert hybrid["listed"] and not records["tiny-tiny_bert-mask-s42"]["listed"]
+    typed = read_record(results, "tiny-tiny_bert-hybrid-s42")
+    assert typed is not None and (typed.ok, typed.strategy, typed.seed) == (True, "hybrid", 42)
+    assert (typed.test_f1, typed.dev_f1) == (hybrid["test"]["f1"], hybrid["dev"]["f1"])
 
-    lines = [json.loads(line) for line in (results / "results.jsonl").read_text().splitlines()]
-    assert [line["id"] for line in lines] == ids
-    with (results / "summary.csv").open() as fh:
-        table = {row["strategy"]: row for row in csv.DictReader(fh)}
-    assert set(table) == {"ht", "mask", "hybrid"}
-    for strategy, row in table.items():
-        f1s = [records[f"tiny-tiny_bert-{strategy}-s{seed}"]["test"]["f1"] for seed in (13, 42)]  # type: ignore[index]
-        assert row["n"] == "2" and row["seeds"] == "13 42" and row["missing_seeds"] == ""
-        assert float(row["f1_mean"]) == pytest.approx(statistics.fmean(f1s), abs=1e-4)
-        assert float(row["f1_std"]) == pytest.approx(statistics.stdev(f1s), abs=1e-4)
-    summary_md = (results / "summary.md").read_text()
-    assert "| tiny | micro | tiny_bert | `hybrid` | 2 |" in summary_md
+    assert_summary_files(results, ids, records)
     assert "hybrid" in out and "test F1" in out  # the rich table on stdout
 
     # a second invocation trains nothing: the records, their timings and the models stay as they were
@@ -351,7 +469,7 @@ def test_mini_grid_records_summary_and_rerun(
     assert code == 0, err
     assert "6 runs were done already, 0 finished now, 0 failed" in err
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
-    assert {run_id: read_record(results, run_id) for run_id in ids} == records
+    assert {run_id: record_data(results, run_id) for run_id in ids} == records
 
     code, out, _ = run_cli([*args, "--dry-run"])
     assert code == 0 and "6 done, 0 failed, 0 stale, 0 not run" in out
@@ -387,19 +505,19 @@ def test_a_failing_run_is_recorded_and_the_grid_goes_on(tiny_encoder: str, tmp_p
     assert err.rstrip().endswith(
         "error: 2 of 4 runs failed: broken-tiny_bert-mask-s13, broken-tiny_bert-hybrid_frozen_entity-s13"
     )
-    failed = read_record(results, "broken-tiny_bert-mask-s13")
-    assert failed is not None and failed["status"] == "failed"
+    failed = record_data(results, "broken-tiny_bert-mask-s13")
+    assert failed["status"] == "failed"
     assert failed["error"].startswith(f"{FIXTURES / BAD_TRAIN}, line 2, column 130: invalid JSON")
     assert "Traceback" in failed["traceback"] and "test" not in failed
     assert failed["config"]["model"]["strategy"] == "mask" and failed["git"] and failed["machine"]
-    dependent = read_record(results, "broken-tiny_bert-hybrid_frozen_entity-s13")
-    assert dependent is not None and dependent["status"] == "failed"
+    dependent = record_data(results, "broken-tiny_bert-hybrid_frozen_entity-s13")
+    assert dependent["status"] == "failed"
     assert dependent["error"].startswith("the relation encoder comes from run broken-tiny_bert-mask-s13, which failed")
     for run_id in ("tiny-tiny_bert-mask-s13", "tiny-tiny_bert-hybrid_frozen_entity-s13"):
-        record = read_record(results, run_id)
-        assert record is not None and record["status"] == "ok"
+        assert record_data(results, run_id)["status"] == "ok"
     summary = collect(plan_grid(load_grid(path), path, FIXTURES), results)
-    assert [record["status"] for record in summary.records] == ["failed", "failed", "ok", "ok"]
+    assert [record.status for record in summary.records] == ["failed", "failed", "ok", "ok"]
+    assert summary.records[0].error == failed["error"] and summary.records[0].test_f1 is None
     broken_row = next(r for r in summary.rows if r.dataset == "broken")
     assert (broken_row.n, broken_row.missing, broken_row.f1) == (0, (13,), Stat(None, None))
     assert "failed broken-tiny_bert-mask-s13: " in err
@@ -426,7 +544,7 @@ def test_an_interrupted_grid_keeps_finished_records(
     with pytest.raises(KeyboardInterrupt):
         runner_module.run_grid(plan, list(plan.runs), results, runs, progress=False)
     first = read_record(results, "tiny-tiny_bert-ht-s1")
-    assert first is not None and first["status"] == "ok"
+    assert first is not None and first.ok
     assert read_record(results, "tiny-tiny_bert-ht-s2") is None
     assert sorted(p.name for p in results.iterdir()) == ["tiny-tiny_bert-ht-s1.json"]  # no temporary files left
 

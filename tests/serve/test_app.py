@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import numpy as np
 import pytest
 
 uvicorn = pytest.importorskip("uvicorn")
 
 from relenc.data.labels import LabelSet  # noqa: E402
+from relenc.data.readers._common import example_from_char_spans  # noqa: E402
 from relenc.encoding.builder import InputConfig  # noqa: E402
 from relenc.models.extractor import RelationExtractor  # noqa: E402
 from relenc.serve.app import Limits, create_app  # noqa: E402
@@ -56,7 +58,7 @@ def test_health_labels_and_openapi(server: tuple[str, object]) -> None:
     assert httpx.get(f"{url}/health").json()["status"] == "ok"
     assert httpx.get(f"{url}/labels").json()["negative_label"] == "no_relation"
     schema = httpx.get(f"{url}/openapi.json").json()
-    assert {"/classify", "/extract", "/health", "/labels"} <= set(schema["paths"])
+    assert {"/classify", "/embed", "/extract", "/health", "/labels"} <= set(schema["paths"])
 
 
 def test_classify(server: tuple[str, object]) -> None:
@@ -78,6 +80,24 @@ def test_clear_4xx_errors(server: tuple[str, object]) -> None:
     assert huge.status_code == 413
     malformed = httpx.post(f"{url}/classify", json={"items": []})
     assert malformed.status_code == 422
+
+
+def test_embed(server: tuple[str, object]) -> None:
+    url, app = server
+    response = httpx.post(f"{url}/embed", json={"items": [ITEM, ITEM]})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["parts"] == ["h", "t", "m"] and body["dimensions"] == {"h": 32, "t": 32, "m": 32}
+    assert len(body["embeddings"]) == 2 and body["embeddings"][0] == body["embeddings"][1]
+    model = app.state.batcher.model  # type: ignore[attr-defined]
+    example = example_from_char_spans("0", ITEM["text"], (0, 5), (16, 20), None, None, None)
+    expected = model.embed([example])["m"][0]
+    np.testing.assert_allclose(body["embeddings"][0]["m"], expected, rtol=1e-6)
+    unit = httpx.post(f"{url}/embed", json={"items": [ITEM], "parts": ["h"], "normalize": True}).json()
+    assert list(unit["embeddings"][0]) == ["h"] and np.linalg.norm(unit["embeddings"][0]["h"]) == pytest.approx(1.0)
+    assert httpx.post(f"{url}/embed", json={"items": [ITEM], "parts": ["x"]}).status_code == 422
+    too_many = httpx.post(f"{url}/embed", json={"items": [ITEM] * 9})
+    assert too_many.status_code == 413 and "at most 8" in too_many.json()["detail"]
 
 
 def test_concurrent_requests_are_batched(server: tuple[str, object]) -> None:

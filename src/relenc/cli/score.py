@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -36,9 +37,9 @@ def score_command(
     from relenc.data.labels import detect_negative_label
     from relenc.data.readers import read_dataset
     from relenc.evaluation.predictions import align_predictions, read_predictions
-    from relenc.evaluation.scorers import SemEvalScores, check_metric, per_relation_report, score
+    from relenc.evaluation.scorers import SemEvalScores, check_metric, default_metric, per_relation_report, score
 
-    chosen = check_metric(metric or ("semeval" if fmt == "semeval" else "micro"))
+    chosen = check_metric(metric) if metric else default_metric(fmt)
     examples = read_dataset(gold, fmt)
     predictions = read_predictions(pred)
     negative = negative_label or detect_negative_label(ex.label for ex in examples if ex.label is not None)
@@ -61,7 +62,7 @@ def score_command(
         "negative_label": "Other" if chosen == "semeval" else negative,
     }
     if report:
-        out["per_relation"] = [row.to_dict() for row in rows]
+        out["per_relation"] = [asdict(row) for row in rows]
     if as_json:
         typer.echo(json.dumps(out))
         return

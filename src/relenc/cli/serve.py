@@ -22,7 +22,7 @@ def serve_command(
         typer.Option("--compile", help="torch.compile the model, warmed up before serving: ~30 s more to start."),
     ] = False,
 ) -> None:
-    """Serve /classify, /extract, /labels and /health; the OpenAPI schema is at /openapi.json."""
+    """Serve /classify, /embed, /extract, /labels and /health; the OpenAPI schema is at /openapi.json."""
     try:
         import uvicorn
 

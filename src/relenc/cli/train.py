@@ -12,8 +12,22 @@ from rich.console import Console
 from rich.table import Table
 
 from relenc.cli import app
+from relenc.models.strategies import STRATEGY_NAMES
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="tacred, semeval, kbp37, fewrel or jsonl.")]
+
+
+FreezeEntity = Annotated[
+    bool | None,
+    typer.Option("--freeze-entity-encoder/--tune-entity-encoder", help="Hybrid: keep the entity encoder fixed."),
+]
+FreezeRelation = Annotated[
+    bool | None,
+    typer.Option(
+        "--freeze-relation-encoder/--tune-relation-encoder",
+        help="Hybrid: keep the relation encoder fixed while the joint classifier trains.",
+    ),
+]
 
 
 @app.command("train")
@@ -22,7 +36,7 @@ def train_command(
     train: Annotated[str | None, typer.Option("--train", help="Training data file.")] = None,
     dev: Annotated[str | None, typer.Option("--dev", help="Dev file; default: a seeded 10% of train.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", "-f", help="Data format.")] = None,
-    strategy: Annotated[str | None, typer.Option(help="ht, mask, ht_mask or hybrid.")] = None,
+    strategy: Annotated[str | None, typer.Option(help=f"{', '.join(STRATEGY_NAMES)}.")] = None,
     encoder: Annotated[
         str | None, typer.Option(help="Encoder: minilm (default, offline), mpnet, a directory or a HF name.")
     ] = None,
@@ -30,17 +44,8 @@ def train_command(
         str | None,
         typer.Option(help="Hybrid: entity encoder (a trained ht model dir, or any encoder). Default: train one."),
     ] = None,
-    freeze_entity_encoder: Annotated[
-        bool | None,
-        typer.Option("--freeze-entity-encoder/--tune-entity-encoder", help="Hybrid: keep the entity encoder fixed."),
-    ] = None,
-    freeze_relation_encoder: Annotated[
-        bool | None,
-        typer.Option(
-            "--freeze-relation-encoder/--tune-relation-encoder",
-            help="Hybrid: keep the relation encoder fixed while the joint classifier trains.",
-        ),
-    ] = None,
+    freeze_entity_encoder: FreezeEntity = None,
+    freeze_relation_encoder: FreezeRelation = None,
     epochs: Annotated[float | None, typer.Option(help="Epochs (fractions allowed).")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after N optimiser steps.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Training batch size.")] = None,
@@ -101,11 +106,12 @@ def evaluate_command(
     """Score a trained model on a labelled file (precision, recall, F1 in percent)."""
     from relenc.data.readers import read_dataset
     from relenc.evaluation.evaluate import evaluate
+    from relenc.evaluation.scorers import check_metric, default_metric
     from relenc.models.extractor import RelationExtractor
 
     extractor = RelationExtractor.from_pretrained(model_dir)
     examples = read_dataset(data, fmt)
-    chosen = metric or ("semeval" if fmt == "semeval" else "micro")
+    chosen = check_metric(metric) if metric else default_metric(fmt)
     result = evaluate(extractor, examples, chosen, batch_size, precision, source=data)
     if predictions is not None:
         _write_predictions(predictions, examples, result.predictions)

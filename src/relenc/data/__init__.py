@@ -1,4 +1,9 @@
-"""Data layer: the :class:`Example` record, readers and writers for each format, label sets and splits."""
+"""Data layer: the :class:`Example` record, readers and writers for each format, the word tokenizer, label sets,
+splits and dataset statistics.
+
+The bottom layer: it imports only :mod:`relenc.errors` and :mod:`relenc.io` from relenc, and neither torch nor
+transformers (numpy, for the statistics), so the data tools start fast and every other package may import it.
+"""
 
 from relenc.data.example import Example, Span
 

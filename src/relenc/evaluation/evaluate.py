@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from relenc.data.example import Example
@@ -64,5 +64,5 @@ def evaluate(
     gold = [ex.label or "" for ex in examples]
     pred_labels = [p.label for p in preds]
     result = score(gold, pred_labels, metric=check_metric(metric), negative=extractor.labels.negative)
-    report = [row.to_dict() for row in per_relation_report(gold, pred_labels, extractor.labels.negative)]
+    report = [asdict(row) for row in per_relation_report(gold, pred_labels, extractor.labels.negative)]
     return Evaluation(metric, result.precision, result.recall, result.f1, len(examples), preds, report)

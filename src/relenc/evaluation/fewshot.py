@@ -12,7 +12,7 @@ episodes): it gives N·Q queries per episode, so the interval over 1,000 episode
 Episodes depend only on the labels, the setting and the seed, never on the strategy or the encoder, so every
 strategy is scored on the same episodes (a paired comparison).
 
-What is embedded (:class:`EmbeddingSource`):
+What is embedded (:class:`EmbeddingSource`, through :meth:`RelationExtractor.embed`):
 
 - ``ht`` -> ``[h; t]`` (head and tail start markers), ``mask`` -> ``m`` (the prompt's mask token), ``ht_mask`` ->
   ``[h; t; m]``; the prompt is appended exactly when the strategy reads ``m`` from that encoder, as when the library
@@ -20,9 +20,10 @@ What is embedded (:class:`EmbeddingSource`):
 - a plain encoder (``minilm``, ``mpnet``, a ``relenc pretrain`` output, any Hugging Face directory): its last layer,
   with the default input (markers ``[E1] .. [/E1]``, ``[E2] .. [/E2]``; new marker embeddings are initialised with a
   fixed seed, so a raw encoder's ``h``/``t`` are reproducible).
-- a trained model (or run) directory: its encoders, layer and input settings; the classifier is not used. In a
-  hybrid model ``h``/``t`` come from the entity encoder and ``m`` from the relation encoder (so ``ht_mask`` is the
-  hybrid's own feature vector); in a one-encoder model every vector comes from that encoder.
+- a trained model (or run) directory: the vectors its classifier reads, from its own encoders and inputs; the
+  classifier is not used. A hybrid model's ``h``/``t`` come from the entity encoder and ``m`` from the relation
+  encoder (so ``ht_mask`` is the hybrid's own feature vector); an ``ht`` model gives only ``ht``, a ``mask`` model
+  only ``mask``. To read a trained encoder another way, give its directory (``model/encoders/<role>``).
 
 Cost: all episodes are sampled first, and each example they use is embedded once (cached by example id), so 1,000
 episodes cost one pass over the examples they touch, not 1,000. ``mask`` and ``ht_mask`` share that pass (the same
@@ -35,20 +36,20 @@ import math
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import torch
 
 from relenc.data.example import Example
 from relenc.errors import DataError, RelencError
+from relenc.models.strategies import SINGLE_ENCODER, get_strategy
 
 #: The strategies that give one embedding per example (``hybrid`` is ``ht_mask`` of a hybrid model directory).
-STRATEGIES: tuple[str, ...] = ("ht", "mask", "ht_mask")
+STRATEGIES: tuple[str, ...] = SINGLE_ENCODER
 #: The vectors each strategy concatenates, in order.
-STRATEGY_VECTORS: dict[str, tuple[str, ...]] = {"ht": ("h", "t"), "mask": ("m",), "ht_mask": ("h", "t", "m")}
+STRATEGY_VECTORS: dict[str, tuple[str, ...]] = {name: get_strategy(name).parts for name in STRATEGIES}
 DEFAULT_SETTINGS = "5x1,5x5,10x1,10x5"
 DEFAULT_EPISODES = 1000
 DEFAULT_QUERIES = 5
@@ -56,7 +57,6 @@ DEFAULT_SEED = 13
 Metric = Literal["cosine", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "euclidean")
 Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile
-_POSITIONS = {"h": "head_pos", "t": "tail_pos", "m": "mask_pos"}
 _EPISODE_CHUNK_FLOATS = 16_000_000  # query tensors are built this many floats at a time (64 MB)
 
 
@@ -249,28 +249,17 @@ def mean_ci(values: Sequence[float] | np.ndarray, z: float = Z_95) -> tuple[floa
 
 
 # --------------------------------------------------------------------------------------------- embeddings
-@dataclass
-class _Pass:
-    """One encoder run over examples: an encoder role with or without the prompt, and what it caches."""
-
-    role: str
-    prompt: bool
-    builder: Any  # InputBuilder
-    pad_id: int
-    cache: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # example id -> vector name -> vector
-
-
 class EmbeddingSource:
-    """The encoders of a model directory or a plain encoder, loaded once; embeds examples per strategy.
+    """A model directory or a plain encoder, loaded once, embedding examples per strategy through
+    :meth:`RelationExtractor.embed`.
 
-    Vectors are cached per (encoder, prompt or not) and example id, so strategies that read the same input share
-    one pass and repeated calls cost nothing. Inference runs without gradient, in length-bucketed batches, with
-    bf16 autocast where the CPU has it (``relenc.runtime``), like the rest of the library.
+    Vectors are cached per input (the sentence alone, or with the prompt) and example id, so strategies that read
+    the same input share one pass and repeated calls cost nothing. A plain encoder is one extractor per input
+    (``ht`` reads the sentence alone, ``mask`` and ``ht_mask`` the sentence with the prompt) sharing one set of
+    weights; a model directory is read as the model reads its inputs, so it gives the parts its strategy has.
     """
 
     def __init__(self, source: str, precision: str = "auto", batch_size: int = 64, progress: bool = False) -> None:
-        from relenc.data.labels import LabelSet
-        from relenc.encoding.builder import InputConfig
         from relenc.models.extractor import RelationExtractor, is_model_dir
         from relenc.runtime import resolve_precision
 
@@ -284,109 +273,57 @@ class EmbeddingSource:
         self.encoded = 0  # examples run through an encoder (each pass counts)
         path = Path(source).expanduser()
         self.is_model = is_model_dir(path) or is_model_dir(path / "model")
-        # the random init of new marker embeddings (a raw encoder) is seeded, without touching the global RNG
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            if self.is_model:
-                extractor = RelationExtractor.from_pretrained(path)
-                self._inputs = {role: InputConfig(**extractor.settings["inputs"][role]) for role in extractor.parts}
-            else:
-                extractor = RelationExtractor.build(
-                    "ht_mask", LabelSet(("a", "b")), {"main": source}, {"main": InputConfig(prompt=True)}
-                )
-                self._inputs = {"main": InputConfig()}
-        self.kind = extractor.spec.name if self.is_model else "encoder"
-        self.model = extractor.model
-        self.model.eval()
-        self._parts = extractor.parts
-        self._reads = dict(extractor.spec.reads)
-        self._passes: dict[tuple[str, bool], _Pass] = {}
+        if self.is_model:
+            model = RelationExtractor.from_pretrained(path)
+            self.kind = model.spec.name
+            self._views = {"model": model}
+        else:
+            prompted = RelationExtractor.from_encoder(source, "ht_mask")
+            self.kind = "encoder"
+            self._views = {"prompt": prompted, "plain": prompted.with_strategy("ht")}
+        self._cache: dict[str, dict[str, dict[str, np.ndarray]]] = {view: {} for view in self._views}
 
-    def role_of(self, vector: str) -> str:
-        """The encoder role a vector comes from: the one that reads it in the model, else the only encoder."""
-        for role, vectors in self._reads.items():
-            if vector in vectors:
-                return role
-        if len(self._reads) == 1:
-            return next(iter(self._reads))
-        raise RelencError(f"{self.source}: no encoder of this {self.kind} model gives the {vector!r} vector")
+    def strategies(self) -> list[str]:
+        """The strategies this source gives: all three for an encoder; for a model, those its parts cover."""
+        if not self.is_model:
+            return list(STRATEGIES)
+        parts = self._views["model"].spec.parts
+        return [name for name in STRATEGIES if set(STRATEGY_VECTORS[name]) <= set(parts)]
 
-    def plan(self, strategy: str) -> list[tuple[tuple[str, bool], str]]:
-        """Per vector of ``strategy``, in order: the pass (role, prompt) it comes from, and its name."""
-        check_strategies([strategy])
-        vectors = STRATEGY_VECTORS[strategy]
-        roles = {v: self.role_of(v) for v in vectors}
-        with_prompt = {roles[v] for v in vectors if v == "m"}
-        return [((roles[v], roles[v] in with_prompt), v) for v in vectors]
+    def view(self, strategy: str) -> str:
+        """Which input gives ``strategy``'s vectors: the model's own, or (an encoder) the sentence with or without
+        the prompt."""
+        vectors = STRATEGY_VECTORS[check_strategies([strategy])[0]]
+        if not self.is_model:
+            return "prompt" if "m" in vectors else "plain"
+        missing = [v for v in vectors if v not in self._views["model"].spec.parts]
+        if missing:
+            raise RelencError(
+                f"{self.source}: this {self.kind} model gives no {', '.join(missing)} vector for {strategy}; "
+                f"to read its encoder another way, give the encoder directory (model/encoders/<role>) instead"
+            )
+        return "model"
 
     def embed(self, strategy: str, examples: Sequence[Example]) -> np.ndarray:
         """One row per example: the strategy's vectors concatenated (float32)."""
-        plan = self.plan(strategy)
-        for key in dict.fromkeys(key for key, _ in plan):
-            self._run(key, examples)
+        view = self.view(strategy)
+        extractor = self._views[view]
+        cache = self._cache[view]
+        todo = list({ex.id: ex for ex in examples if ex.id not in cache}.values())
+        if todo:
+            start = time.perf_counter()
+            vectors = extractor.embed(
+                todo, precision=self.precision, batch_size=self.batch_size, progress=self.progress
+            )
+            for row, ex in enumerate(todo):
+                cache[ex.id] = {part: matrix[row] for part, matrix in vectors.items()}
+            self.seconds += time.perf_counter() - start
+            self.encoded += len(todo) * len({extractor.spec.role_of(part) for part in vectors})
+        names = STRATEGY_VECTORS[strategy]
         if not examples:
-            width = sum(self.model.hidden_size(role) for (role, _), _ in plan)
+            width = sum(extractor.model.hidden_size(extractor.spec.role_of(v)) for v in names)
             return np.zeros((0, width), dtype=np.float32)
-        columns = [np.stack([self._pass(key).cache[ex.id][v] for ex in examples]) for key, v in plan]
-        return np.concatenate(columns, axis=1)
-
-    def _pass(self, key: tuple[str, bool]) -> _Pass:
-        if key not in self._passes:
-            from relenc.encoding.builder import InputBuilder
-
-            role, prompt = key
-            part = self._parts[role]
-            builder = InputBuilder(part.tokenizer, self._inputs[role].model_copy(update={"prompt": prompt}))
-            if builder.added_tokens:  # the encoder's embeddings were sized for markers when it was loaded
-                raise RuntimeError(f"the {role} tokenizer gained {builder.added_tokens} tokens after loading")
-            pad = part.tokenizer.pad_token_id
-            self._passes[key] = _Pass(role, prompt, builder, int(pad) if pad is not None else 0)
-        return self._passes[key]
-
-    @torch.inference_mode()
-    def _run(self, key: tuple[str, bool], examples: Sequence[Example]) -> None:
-        """Encode the examples this pass has not seen yet (each id once) and cache their vectors."""
-        from relenc.encoding.collate import collate, length_buckets
-        from relenc.models.model import gather_positions
-        from relenc.runtime import autocast
-
-        state = self._pass(key)
-        todo = list({ex.id: ex for ex in examples if ex.id not in state.cache}.values())
-        if not todo:
-            return
-        start = time.perf_counter()
-        items = state.builder.encode_many(todo)
-        names = ("h", "t", "m") if state.prompt else ("h", "t")
-        device = next(self.model.parameters()).device
-        batches = length_buckets([len(item.input_ids) for item in items], self.batch_size, shuffle=False, seed=0)
-        with _progress(self.progress, f"embedding ({state.role}, {'prompt' if state.prompt else 'no prompt'})") as bar:
-            task = bar.add_task("", total=len(items))
-            for batch in batches:
-                inputs = {k: v.to(device) for k, v in collate([items[i] for i in batch], state.pad_id).items()}
-                with autocast(self.precision, device):
-                    hidden = self.model.encode(state.role, inputs)
-                vectors = {
-                    name: gather_positions(hidden, inputs[_POSITIONS[name]]).float().cpu().numpy() for name in names
-                }
-                for row, i in enumerate(batch):
-                    state.cache[todo[i].id] = {name: vectors[name][row] for name in names}
-                bar.update(task, advance=len(batch))
-        self.seconds += time.perf_counter() - start
-        self.encoded += len(todo)
-
-
-def _progress(enabled: bool, description: str) -> Any:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn(f"[bold]{description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        console=Console(stderr=True),
-    )
+        return np.stack([np.concatenate([cache[ex.id][v] for v in names]) for ex in examples])
 
 
 # --------------------------------------------------------------------------------------------- the whole run
@@ -437,7 +374,7 @@ class FewShotReport:
 def evaluate_fewshot(
     source: str | EmbeddingSource,
     examples: Sequence[Example],
-    strategies: Sequence[str] = STRATEGIES,
+    strategies: Sequence[str] | None = None,
     settings: Sequence[Setting] | str = DEFAULT_SETTINGS,
     episodes: int = DEFAULT_EPISODES,
     seed: int = DEFAULT_SEED,
@@ -447,13 +384,14 @@ def evaluate_fewshot(
     progress: bool = False,
     data_source: str | Path | None = None,
 ) -> FewShotReport:
-    """Score each strategy in each setting on the same seeded episodes; embed every used example once.
+    """Score each strategy (default: every one the source gives) in each setting on the same seeded episodes;
+    embed every used example once.
 
     Everything that can be checked without the encoder (strategies, metric, settings against the data) is checked
     before it is loaded, so a bad option fails in a second, not after a model load.
     """
     started = time.perf_counter()
-    chosen = check_strategies(strategies)
+    chosen = check_strategies(strategies) if strategies is not None else None
     if metric not in METRICS:
         raise RelencError(f"unknown few-shot metric {metric!r}; choose from {', '.join(METRICS)}")
     wanted = parse_settings(settings) if isinstance(settings, str) else list(settings)
@@ -475,6 +413,7 @@ def evaluate_fewshot(
         embedder = source
     else:
         embedder = EmbeddingSource(source, precision, batch_size, progress)
+    chosen = chosen or embedder.strategies()
     seconds: dict[str, float] = {"sampling": round(sampling_seconds, 3)}
     scores: list[FewShotScore] = []
     encoded_before = embedder.encoded
@@ -483,22 +422,9 @@ def evaluate_fewshot(
         matrix = embedder.embed(strategy, subset)
         seconds[f"embed_{strategy}"] = round(embedder.seconds - before, 3)
         start = time.perf_counter()
-        for setting, eps in zip(wanted, sampled, strict=True):
-            remapped = Episodes(setting, eps.relations, row_of[eps.support], row_of[eps.query])
-            mean, std, half = mean_ci(episode_accuracies(matrix, remapped, metric))
-            scores.append(
-                FewShotScore(
-                    strategy,
-                    setting.name,
-                    setting.n_way,
-                    setting.k_shot,
-                    setting.n_query,
-                    len(eps),
-                    round(100 * mean, 4),
-                    round(100 * half, 4),
-                    round(100 * std, 4),
-                )
-            )
+        for eps in sampled:
+            remapped = Episodes(eps.setting, eps.relations, row_of[eps.support], row_of[eps.query])
+            scores.append(_score(strategy, remapped, matrix, metric))
         seconds[f"classify_{strategy}"] = round(time.perf_counter() - start, 3)
     seconds["total"] = round(time.perf_counter() - started, 3)
     return FewShotReport(
@@ -514,6 +440,23 @@ def evaluate_fewshot(
         encoded=embedder.encoded - encoded_before,
         scores=scores,
         seconds=seconds,
+    )
+
+
+def _score(strategy: str, episodes: Episodes, matrix: np.ndarray, metric: str) -> FewShotScore:
+    """Nearest-prototype accuracy of one strategy's embeddings over one setting's episodes, in percent."""
+    setting = episodes.setting
+    mean, std, half = mean_ci(episode_accuracies(matrix, episodes, metric))
+    return FewShotScore(
+        strategy,
+        setting.name,
+        setting.n_way,
+        setting.k_shot,
+        setting.n_query,
+        len(episodes),
+        round(100 * mean, 4),
+        round(100 * half, 4),
+        round(100 * std, 4),
     )
 
 

@@ -6,7 +6,8 @@
   directionality taken into account", ``Other`` excluded. ``tests/evaluation`` pins it to the numbers the Perl
   scorer printed for its own example files; ``docs/metrics.md`` explains the definition.
 - :func:`per_relation_report`, :func:`confusion_matrix`: where the errors are.
-- :func:`score`: pick one of the two metrics by name.
+- :func:`score`: pick one of the two metrics by name; :func:`default_metric`: the metric a data format is scored
+  with when no one names one.
 
 A zero denominator gives 0.0 everywhere (a precision with no predictions, a recall with no gold examples, an F1
 with P + R = 0, a macro average over no relations), as the official scorer prints it.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -54,9 +55,6 @@ class Scores:
     recall: float
     f1: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class RelationRow:
@@ -68,9 +66,6 @@ class RelationRow:
     f1: float
     support: int
     predicted: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -91,9 +86,6 @@ class SemEvalEvaluation:
     accuracy: float
     accuracy_skipped_wrong: float
     accuracy_skipped_other: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -260,6 +252,16 @@ def check_metric(name: str) -> Metric:
     if name == "micro":
         return "micro"
     raise RelencError(f"unknown metric {name!r}; choose one of {', '.join(METRICS)}")
+
+
+def default_metric(fmt: str) -> Metric:
+    """The metric a dataset of format ``fmt`` is scored with unless one is named: SemEval-2010 Task 8 has an
+    official scorer, so ``semeval`` for it; every other format (TACRED, KBP37, ...) uses TACRED-style ``micro``.
+
+    The one place this rule lives: ``relenc train``, ``score``, ``evaluate``, ``analyze`` and the experiment grid
+    all ask it, so a run and the commands that rescore it never disagree on what its F1 means.
+    """
+    return "semeval" if fmt == "semeval" else "micro"
 
 
 def score(gold: Sequence[str], pred: Sequence[str], metric: Metric, negative: str | None) -> Scores:

@@ -44,14 +44,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from relenc.data.readers import FORMATS
 from relenc.errors import RelencError
-from relenc.training.config import ModelConfig, RunConfig, Strategy, TrainConfig
+from relenc.evaluation.scorers import Metric, default_metric
+from relenc.models.strategies import STRATEGY_NAMES, StrategyName
+from relenc.training.config import ModelConfig, RunConfig, TrainConfig
 
 #: Bump when the meaning of a hashed field changes, so that old records count as stale.
 HASH_VERSION = 1
@@ -116,7 +118,7 @@ class DatasetSpec(BaseModel):
     train: str
     dev: str | None = Field(None, description="None: a seeded share of train becomes dev, as `relenc train` does.")
     test: str
-    metric: Literal["semeval", "micro"] | None = Field(None, description="Default: semeval for semeval, else micro.")
+    metric: Metric | None = Field(None, description="Default: the format's (semeval for semeval, else micro).")
     max_train_examples: int | None = Field(None, gt=0, description="Train on the first N examples only.")
     max_test_examples: int | None = Field(
         None, gt=0, description="Score the first N test examples only (smoke tests: not the official score)."
@@ -141,8 +143,9 @@ class DatasetSpec(BaseModel):
         return _check_overrides(value, TrainConfig, GRID_TRAINING_KEYS | {"max_train_examples"}, "training")
 
     @property
-    def scored_with(self) -> str:
-        return self.metric or ("semeval" if self.format == "semeval" else "micro")
+    def scored_with(self) -> Metric:
+        """The metric named in the file, else the format's default: what the runs select on and are tested with."""
+        return self.metric or default_metric(self.format)
 
 
 class EncoderSpec(BaseModel):
@@ -159,34 +162,35 @@ class EncoderSpec(BaseModel):
         return _check_name(value, "encoder name")
 
 
-class StrategySpec(BaseModel):
-    """A strategy variant: a library strategy plus where a hybrid's encoders come from and its own settings."""
+#: Overrides of the run config in a grid file, checked against the config's fields and what a grid may set.
+ModelOverrides = Annotated[
+    dict[str, Any], AfterValidator(lambda v: _check_overrides(v, ModelConfig, GRID_MODEL_KEYS, "model"))
+]
+TrainingOverrides = Annotated[
+    dict[str, Any], AfterValidator(lambda v: _check_overrides(v, TrainConfig, GRID_TRAINING_KEYS, "training"))
+]
+
+
+class Variant(BaseModel):
+    """A grid's strategy variant (what the file's ``strategies`` name): a library strategy
+    (:data:`relenc.models.strategies.STRATEGIES`) plus where a hybrid's encoders come from and its own settings.
+    Several variants can share a strategy (``hybrid``, ``hybrid_frozen_entity``): the variant names the runs."""
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: Strategy
+    strategy: StrategyName
     entity: str | None = Field(
         None,
         description=f"Hybrid: the variant whose run gives the entity encoder, or {PRETRAINED!r} (default: ht).",
     )
     relation: str | None = Field(None, description="Hybrid: the variant whose run gives the relation encoder (mask).")
-    model: dict[str, Any] = Field(default_factory=dict, description="ModelConfig fields (freeze_*, dropout, ...).")
-    training: dict[str, Any] = Field(
+    model: ModelOverrides = Field(default_factory=dict, description="ModelConfig fields (freeze_*, dropout, ...).")
+    training: TrainingOverrides = Field(
         default_factory=dict, description="TrainConfig fields; for a hybrid, of its joint step only."
     )
 
-    @field_validator("model")
-    @classmethod
-    def _model(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_overrides(value, ModelConfig, GRID_MODEL_KEYS, "model")
-
-    @field_validator("training")
-    @classmethod
-    def _training(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_overrides(value, TrainConfig, GRID_TRAINING_KEYS, "training")
-
     @model_validator(mode="after")
-    def _sources(self) -> StrategySpec:
+    def _sources(self) -> Variant:
         if self.strategy != "hybrid":
             if self.entity is not None or self.relation is not None:
                 raise ValueError("entity and relation are for the hybrid strategy only")
@@ -201,15 +205,13 @@ class StrategySpec(BaseModel):
         return self
 
 
-#: Always available. ``hybrid_frozen_entity`` is the paper's check that the relation encoder lacks entity
+#: Always available: every library strategy under its own name (a hybrid's encoders from the cell's ``ht`` and
+#: ``mask`` runs), and ``hybrid_frozen_entity``, the paper's check that the relation encoder lacks entity
 #: information: the entity embeddings come from the encoder as released, frozen and never trained on relations
 #: (``benchmarks/strategies.py`` first called it ``hybrid_raw_entity``).
-BUILTIN_STRATEGIES: dict[str, StrategySpec] = {
-    "ht": StrategySpec(strategy="ht"),
-    "mask": StrategySpec(strategy="mask"),
-    "ht_mask": StrategySpec(strategy="ht_mask"),
-    "hybrid": StrategySpec(strategy="hybrid", entity="ht", relation="mask"),
-    "hybrid_frozen_entity": StrategySpec(strategy="hybrid", entity=PRETRAINED, relation="mask"),
+BUILTIN_VARIANTS: dict[str, Variant] = {
+    **{name: Variant.model_validate({"strategy": name}) for name in STRATEGY_NAMES},
+    "hybrid_frozen_entity": Variant(strategy="hybrid", entity=PRETRAINED, relation="mask"),
 }
 
 
@@ -222,15 +224,10 @@ class CrossSpec(BaseModel):
     encoders: list[str] = Field(min_length=1)
     strategies: list[str] = Field(min_length=1)
     seeds: list[int] = Field(min_length=1)
-    training: dict[str, Any] = Field(default_factory=dict, description="This entry's budget (TrainConfig fields).")
+    training: TrainingOverrides = Field(default_factory=dict, description="This entry's budget (TrainConfig fields).")
     tag: str | None = Field(
         None, description="Appended to the run ids: needed when two entries train the same cell differently."
     )
-
-    @field_validator("training")
-    @classmethod
-    def _training(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_overrides(value, TrainConfig, GRID_TRAINING_KEYS, "training")
 
     @field_validator("tag")
     @classmethod
@@ -245,10 +242,10 @@ class GridConfig(BaseModel):
 
     name: str | None = Field(None, description="Names the results and runs folders; default: the file's stem.")
     data_dir: str | None = Field(None, description="Data files are relative to it; relative to the grid file.")
-    training: dict[str, Any] = Field(default_factory=dict, description="The shared budget (TrainConfig fields).")
+    training: TrainingOverrides = Field(default_factory=dict, description="The shared budget (TrainConfig fields).")
     datasets: list[DatasetSpec] = Field(min_length=1)
     encoders: list[EncoderSpec] = Field(default_factory=list)
-    strategies: dict[str, StrategySpec] = Field(default_factory=dict)
+    strategies: dict[str, Variant] = Field(default_factory=dict, description="Variants beside the built-in ones.")
     grids: list[CrossSpec] = Field(min_length=1)
 
     @field_validator("name")
@@ -257,11 +254,6 @@ class GridConfig(BaseModel):
         if value is not None and not _GRID_NAME.fullmatch(value):
             raise ValueError(f"grid name {value!r} may only use letters, digits, '_', '.' and '-'")
         return value
-
-    @field_validator("training")
-    @classmethod
-    def _training(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_overrides(value, TrainConfig, GRID_TRAINING_KEYS, "training")
 
     @classmethod
     def parse(cls, data: Any, source: str | Path = "experiment config") -> GridConfig:
@@ -277,8 +269,9 @@ class GridConfig(BaseModel):
             raise RelencError(f"{source}: invalid experiment config: {'; '.join(problems)}")
         return config
 
-    def all_strategies(self) -> dict[str, StrategySpec]:
-        return {**BUILTIN_STRATEGIES, **self.strategies}
+    def all_variants(self) -> dict[str, Variant]:
+        """The built-in variants and the file's, by name: what grid entries and hybrids may refer to."""
+        return {**BUILTIN_VARIANTS, **self.strategies}
 
     def encoder_source(self, name: str) -> str:
         """A declared encoder's source; an undeclared plain name (``minilm``, ``mpnet``) is its own source."""
@@ -295,16 +288,16 @@ class GridConfig(BaseModel):
             dup = sorted({n for n in names if names.count(n) > 1})
             if dup:
                 problems.append(f"{what}: {', '.join(dup)} defined twice")
-        strategies = self.all_strategies()
-        for name, spec in self.strategies.items():
-            if name in BUILTIN_STRATEGIES or name == PRETRAINED:
+        variants = self.all_variants()
+        for name, variant in self.strategies.items():
+            if name in BUILTIN_VARIANTS or name == PRETRAINED:
                 problems.append(f"strategies.{name}: {name!r} is a built-in name; choose another")
             elif not _NAME.fullmatch(name):
                 problems.append(f"strategies.{name}: a name may only use letters, digits, '_' and '.'")
-            for role, ref in (("entity", spec.entity), ("relation", spec.relation)):
+            for role, ref in (("entity", variant.entity), ("relation", variant.relation)):
                 if ref is None or ref == PRETRAINED:
                     continue
-                target = strategies.get(ref)
+                target = variants.get(ref)
                 if target is None:
                     problems.append(f"strategies.{name}.{role}: unknown strategy {ref!r}")
                 elif target.strategy == "hybrid":
@@ -317,9 +310,9 @@ class GridConfig(BaseModel):
                         f"grids[{i}].datasets: unknown dataset {ds!r}; defined: {', '.join(sorted(datasets))}"
                     )
             for st in cross.strategies:
-                if st not in strategies:
+                if st not in variants:
                     problems.append(
-                        f"grids[{i}].strategies: unknown strategy {st!r}; choose from {', '.join(strategies)}"
+                        f"grids[{i}].strategies: unknown strategy {st!r}; choose from {', '.join(variants)}"
                     )
             declared = {e.name for e in self.encoders}
             for enc in cross.encoders:
@@ -363,6 +356,8 @@ def default_runs_dir(name: str) -> Path:
 
 
 Role = Literal["entity", "relation"]
+#: A cell of the grid, one summary row: (dataset, encoder, strategy variant, tag); its runs differ by seed only.
+Cell = tuple[str, str, str, str | None]
 
 
 @dataclass(frozen=True)
@@ -372,7 +367,8 @@ class Run:
     ``config`` has its data paths resolved against the data dir; a hybrid's encoders that come from other runs
     (``deps``, by role) are filled in by :meth:`resolved_config` once the runs dir is known. ``spec`` is what the
     grid file says about the run (data paths as written, dependencies by hash): ``config_hash`` is its hash, so
-    moving the data or the runs dir does not make a finished run stale.
+    moving the data or the runs dir does not make a finished run stale. ``strategy`` is the variant's name (as in
+    the run id and the records), ``config.model.strategy`` the library strategy it trains.
     """
 
     id: str
@@ -389,8 +385,13 @@ class Run:
     listed: bool
 
     @property
-    def metric(self) -> str:
+    def metric(self) -> Metric:
         return self.dataset.scored_with
+
+    @property
+    def cell(self) -> Cell:
+        """The summary row the run belongs to: its seeds are the row's samples."""
+        return (self.dataset.name, self.encoder, self.strategy, self.tag)
 
     def resolved_config(self, runs_dir: Path) -> RunConfig:
         """The config to train with: a dependency's encoder is its trained model in ``runs_dir``."""
@@ -463,21 +464,21 @@ def plan_grid(config: GridConfig, source: str | Path, data_dir: str | Path) -> G
     two different runs."""
     name = config.name or Path(source).stem
     root = Path(data_dir).absolute()  # the configs and records then hold paths that work from any directory
-    strategies = config.all_strategies()
+    variants = config.all_variants()
     datasets = {d.name: d for d in config.datasets}
     runs: dict[str, Run] = {}
     origin: dict[str, int] = {}
 
-    def add(ds: DatasetSpec, encoder: str, variant: str, seed: int, index: int, listed: bool) -> Run:
+    def add(ds: DatasetSpec, encoder: str, name: str, seed: int, index: int, listed: bool) -> Run:
         cross = config.grids[index]
-        spec = strategies[variant]
+        variant = variants[name]
         deps: dict[Role, Run] = {}
-        if spec.strategy == "hybrid":
-            sources: tuple[tuple[Role, str | None], ...] = (("entity", spec.entity), ("relation", spec.relation))
+        if variant.strategy == "hybrid":
+            sources: tuple[tuple[Role, str | None], ...] = (("entity", variant.entity), ("relation", variant.relation))
             for role, ref in sources:
                 if ref is not None and ref != PRETRAINED:
                     deps[role] = add(ds, encoder, ref, seed, index, listed=False)
-        run = _make_run(config, str(source), root, ds, encoder, variant, spec, seed, cross, deps, listed)
+        run = _make_run(config, str(source), root, ds, encoder, name, variant, seed, cross, deps, listed)
         existing = runs.get(run.id)
         if existing is None:
             runs[run.id] = run  # after its dependencies, which add() put in first
@@ -496,8 +497,8 @@ def plan_grid(config: GridConfig, source: str | Path, data_dir: str | Path) -> G
         for ds_name in cross.datasets:
             for encoder in cross.encoders:
                 for seed in cross.seeds:
-                    for variant in cross.strategies:
-                        add(datasets[ds_name], encoder, variant, seed, index, listed=True)
+                    for variant_name in cross.strategies:
+                        add(datasets[ds_name], encoder, variant_name, seed, index, listed=True)
     return GridPlan(name=name, source=str(source), data_dir=root, runs=tuple(runs.values()))
 
 
@@ -507,23 +508,24 @@ def _make_run(
     data_dir: Path,
     ds: DatasetSpec,
     encoder: str,
-    variant: str,
-    spec: StrategySpec,
+    name: str,
+    variant: Variant,
     seed: int,
     cross: CrossSpec,
     deps: dict[Role, Run],
     listed: bool,
 ) -> Run:
-    rid = run_id(ds.name, encoder, variant, seed, cross.tag)
+    """One run of variant ``name``: its config, and the hash of what the grid file says about it."""
+    rid = run_id(ds.name, encoder, name, seed, cross.tag)
     training: dict[str, Any] = {**config.training, **ds.training}
     if ds.max_train_examples is not None:
         training["max_train_examples"] = ds.max_train_examples
     training.update(cross.training)
-    training.update(spec.training)
+    training.update(variant.training)
     training.update(train=ds.train, dev=ds.dev, format=ds.format, metric=ds.scored_with, seed=seed)
     encoder_source = config.encoder_source(encoder)
-    model: dict[str, Any] = {**spec.model, "strategy": spec.strategy, "encoder": encoder_source}
-    if spec.strategy == "hybrid" and spec.entity == PRETRAINED:
+    model: dict[str, Any] = {**variant.model, "strategy": variant.strategy, "encoder": encoder_source}
+    if variant.strategy == "hybrid" and variant.entity == PRETRAINED:
         model["entity_encoder"] = encoder_source
     written = {"model": model, "training": training}
     hashed = {
@@ -543,7 +545,7 @@ def _make_run(
         id=rid,
         dataset=ds,
         encoder=encoder,
-        strategy=variant,
+        strategy=name,
         seed=seed,
         tag=cross.tag,
         config=run_config,

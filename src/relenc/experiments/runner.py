@@ -18,7 +18,7 @@ import json
 import shutil
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from relenc.evaluation.predictions import write_predictions
 from relenc.experiments.grid import GridPlan, Run
 from relenc.experiments.records import (
     RECORD_VERSION,
+    RunRecord,
     git_info,
     machine_info,
     now,
@@ -67,15 +68,16 @@ def run_grid(
     progress: bool = True,
     console: Console | None = None,
 ) -> GridOutcome:
-    """Train, test and record every run of ``runs`` (in order) that is not done yet."""
+    """Train, test and record every run of ``runs`` (in order) that is not done yet.
+
+    The data files of every pending run are checked before the first run starts, so that a typo in the grid file
+    fails in a second rather than after hours of training the runs before it.
+    """
     console = console or Console(stderr=True)
     outcome = GridOutcome()
-    pending = []
-    for run in runs:
-        if run_status(run, read_record(results_dir, run.id)) == "done":
-            outcome.skipped.append(run.id)
-        else:
-            pending.append(run)
+    done = {run.id for run in runs if run_status(run, read_record(results_dir, run.id)) == "done"}
+    outcome.skipped.extend(run.id for run in runs if run.id in done)
+    pending = [run for run in runs if run.id not in done]
     missing = plan.missing_files(pending)
     if missing:
         raise RelencError(
@@ -84,55 +86,13 @@ def run_grid(
         )
     if not pending:
         return outcome
-    git, machine = git_info(), machine_info()
+    where = {"git": git_info(), "machine": machine_info()}  # the same for every run of this invocation
     current = ""
     try:
         for number, run in enumerate(pending, start=1):
             current = run.id
             console.rule(f"[{number}/{len(pending)}] {run.id}")
-            started = time.perf_counter()
-            body: dict[str, Any] = {}
-            error: str | None = None
-            trace: str | None = None
-            try:
-                body = _train_and_test(run, runs_dir, outcome.failed, progress)
-            except Exception as exc:  # one failing run must not stop the grid: its record keeps the error
-                error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RelencError) else str(exc)
-                trace = traceback.format_exc()
-                outcome.failed[run.id] = error
-                console.print(f"[red]failed[/red] {escape(run.id)}: {escape(error)}")
-            config = body.pop("config", None) or run.config.model_dump(mode="json")
-            record = {
-                "record_version": RECORD_VERSION,
-                "grid": plan.name,
-                "grid_file": plan.source,
-                "id": run.id,
-                "status": "failed" if error is not None else "ok",
-                "config_hash": run.config_hash,
-                "dataset": run.dataset.name,
-                "encoder": run.encoder,
-                "strategy": run.strategy,
-                "model_strategy": run.config.model.strategy,
-                "seed": run.seed,
-                "tag": run.tag,
-                "metric": run.metric,
-                "depends_on": dict(run.deps),
-                "listed": run.listed,
-                **body,
-                "wall_seconds": round(time.perf_counter() - started, 2),
-                "spec": run.spec,
-                "config": config,
-                "git": git,
-                "machine": machine,
-                "date": now(),
-                "error": error,
-                "traceback": trace,
-            }
-            write_record(results_dir, record)
-            if error is None:
-                outcome.finished.append(run.id)
-                test = body["test"]
-                console.print(f"{escape(run.id)}: test {run.metric} F1 {test['f1']:.2f} (dev {body['dev']['f1']:.2f})")
+            _run_one(plan, run, results_dir, runs_dir, where, outcome, progress, console)
     except KeyboardInterrupt:
         console.print(
             f"[yellow]interrupted during {escape(current)}[/yellow]: finished runs keep their records; run the same "
@@ -140,6 +100,77 @@ def run_grid(
         )
         raise
     return outcome
+
+
+def _run_one(
+    plan: GridPlan,
+    run: Run,
+    results_dir: Path,
+    runs_dir: Path,
+    where: dict[str, Any],
+    outcome: GridOutcome,
+    progress: bool,
+    console: Console,
+) -> None:
+    """Train, test and record one run; a failure becomes the run's record instead of stopping the grid, since a
+    grid runs for hours unattended and one bad cell must not cost the others (Ctrl-C still stops it)."""
+    started = time.perf_counter()
+    body: dict[str, Any] = {}
+    error: str | None = None
+    trace: str | None = None
+    try:
+        body = _train_and_test(run, runs_dir, outcome.failed, progress)
+    except Exception as exc:  # not silent: printed now, and the record keeps the error and its traceback
+        error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RelencError) else str(exc)
+        trace = traceback.format_exc()
+        outcome.failed[run.id] = error
+        console.print(f"[red]failed[/red] {escape(run.id)}: {escape(error)}")
+    record = _record(plan, run, body, round(time.perf_counter() - started, 2), where, error, trace)
+    write_record(results_dir, record)
+    if error is None:
+        outcome.finished.append(run.id)
+        test, dev = body["test"]["f1"], body["dev"]["f1"]
+        console.print(f"{escape(run.id)}: test {run.metric} F1 {test:.2f} (dev {dev:.2f})")
+
+
+def _record(
+    plan: GridPlan,
+    run: Run,
+    body: dict[str, Any],
+    wall_seconds: float,
+    where: dict[str, Any],
+    error: str | None,
+    trace: str | None,
+) -> RunRecord:
+    """The run's record in its on-disk key order (``results.jsonl`` and old records share it); a failed run has
+    no scores but its error, and the config it was planned with when it failed before resolving its own."""
+    config = body.pop("config", None) or run.config.model_dump(mode="json")
+    data = {
+        "record_version": RECORD_VERSION,
+        "grid": plan.name,
+        "grid_file": plan.source,
+        "id": run.id,
+        "status": "failed" if error is not None else "ok",
+        "config_hash": run.config_hash,
+        "dataset": run.dataset.name,
+        "encoder": run.encoder,
+        "strategy": run.strategy,
+        "model_strategy": run.config.model.strategy,
+        "seed": run.seed,
+        "tag": run.tag,
+        "metric": run.metric,
+        "depends_on": dict(run.deps),
+        "listed": run.listed,
+        **body,
+        "wall_seconds": wall_seconds,
+        "spec": run.spec,
+        "config": config,
+        **where,
+        "date": now(),
+        "error": error,
+        "traceback": trace,
+    }
+    return RunRecord.from_dict(data)
 
 
 def _train_and_test(run: Run, runs_dir: Path, failed: dict[str, str], progress: bool) -> dict[str, Any]:
@@ -172,7 +203,7 @@ def _train_and_test(run: Run, runs_dir: Path, failed: dict[str, str], progress: 
         predictions,
     )
     return {
-        "test": {**result.to_dict(), "file": str(run.test)},
+        "test": {**asdict(result), "file": str(run.test)},
         "dev": trained["best_dev"],
         "training": {
             "how": how,

@@ -1,5 +1,10 @@
-"""Aggregating a grid's records into ``results.jsonl`` and a summary: per dataset x encoder x strategy, the mean
-and sample standard deviation over seeds, written as ``summary.md`` and ``summary.csv`` and shown as a rich table.
+"""Aggregating run records into summary rows, and a grid's summary files: per dataset x encoder x strategy (x tag),
+the mean and sample standard deviation over seeds, written as ``summary.md`` and ``summary.csv`` beside
+``results.jsonl`` and shown as a rich table.
+
+:func:`summarize` is the one aggregation of run records: the grid's summary and ``relenc analyze --records`` (its
+figure and table) both use it, so they agree on every mean and on the one convention for the spread: the sample
+standard deviation (n - 1) over seeds, and None, no spread at all, for a single seed.
 
 Only records of the grid's current runs count (same id, same config hash): a record the grid file has since made
 stale describes another experiment, and one of a run no longer in the grid describes none of this table's cells.
@@ -11,17 +16,16 @@ import csv
 import io
 import json
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from relenc.experiments.grid import GridPlan, Run
-from relenc.experiments.records import Status, read_record, run_status
+from relenc.experiments.grid import Cell, GridPlan, Run
+from relenc.experiments.records import RunRecord, Status, read_record, run_status
 from relenc.io import write_lines_atomic, write_text_atomic
 
 RESULTS_JSONL = "results.jsonl"
@@ -31,28 +35,34 @@ SUMMARY_CSV = "summary.csv"
 
 @dataclass(frozen=True)
 class Stat:
-    """Mean and sample standard deviation (n - 1; None below two values) of one number over seeds."""
+    """Mean and sample standard deviation (n - 1) of one number over seeds.
+
+    The std is None for a single value (one seed shows no spread, and an error bar or a 0.00 would claim one), and
+    both are None when there is no value, or when a record lacks the number (a mean over fewer seeds than the row's
+    n would be mislabelled).
+    """
 
     mean: float | None
     std: float | None
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> Stat:
-        if not values:
+    def of(cls, values: Sequence[float | None]) -> Stat:
+        known = [value for value in values if value is not None]
+        if not known or len(known) < len(values):
             return cls(None, None)
-        return cls(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None)
+        return cls(statistics.fmean(known), statistics.stdev(known) if len(known) > 1 else None)
 
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One cell of the grid over its seeds. ``seeds`` have a finished run; ``missing`` do not (yet)."""
+    """One cell of a grid over its seeds. ``seeds`` have a finished run; ``missing`` are planned but do not (yet)."""
 
     dataset: str
-    metric: str
+    metric: str | None
     encoder: str
     strategy: str
     tag: str | None
-    seeds: tuple[int, ...]
+    seeds: tuple[int | str, ...]
     missing: tuple[int, ...]
     precision: Stat
     recall: Stat
@@ -69,67 +79,69 @@ class SummaryRow:
 class GridResults:
     """The current records of a grid's runs (finished and failed, in plan order), each run's status, the rows."""
 
-    records: list[dict[str, Any]]
+    records: list[RunRecord]
     statuses: dict[str, Status]
     rows: list[SummaryRow]
 
 
 def collect(plan: GridPlan, results_dir: Path) -> GridResults:
     """Read the records of every run of ``plan`` and aggregate the finished ones."""
-    records: list[dict[str, Any]] = []
+    records: list[RunRecord] = []
+    finished: list[RunRecord] = []
     statuses: dict[str, Status] = {}
-    finished: dict[str, dict[str, Any]] = {}
     for run in plan.runs:
         record = read_record(results_dir, run.id)
         statuses[run.id] = run_status(run, record)
         if record is not None and statuses[run.id] in ("done", "failed"):
             records.append(record)
             if statuses[run.id] == "done":
-                finished[run.id] = record
-    return GridResults(records, statuses, summarize(plan.runs, finished))
+                finished.append(record)
+    return GridResults(records, statuses, summarize(finished, plan.runs))
 
 
-def summarize(runs: Sequence[Run], finished: dict[str, dict[str, Any]]) -> list[SummaryRow]:
-    """Group runs by (dataset, encoder, strategy, tag), in the order the grid first names each cell."""
-    groups: dict[tuple[str, str, str, str | None], list[Run]] = {}
-    for run in runs:
-        groups.setdefault((run.dataset.name, run.encoder, run.strategy, run.tag), []).append(run)
-    rows = []
-    for (dataset, encoder, strategy, tag), members in groups.items():
-        done = [finished[run.id] for run in members if run.id in finished]
+def summarize(records: Iterable[RunRecord], planned: Sequence[Run] = ()) -> list[SummaryRow]:
+    """One row per cell (dataset, encoder, strategy, tag) over the finished records (failed ones have no scores).
 
-        def values(*path: str, records: list[dict[str, Any]] = done) -> list[float]:
-            out = []
-            for record in records:
-                node: Any = record
-                for key in path:
-                    node = node[key]
-                out.append(float(node))
-            return out
+    With ``planned`` (a grid's runs) the rows come in the order the grid first names each cell, every planned cell
+    has a row (even before any of its runs finished), and a row names its planned seeds without a finished record;
+    cells of records outside the plan, or all cells without one, follow sorted by name.
+    """
+    groups: dict[Cell, list[RunRecord]] = {}
+    for record in records:
+        if record.ok:
+            groups.setdefault(record.cell, []).append(record)
+    plan: dict[Cell, list[Run]] = {}
+    for run in planned:
+        plan.setdefault(run.cell, []).append(run)
+    unplanned = sorted((cell for cell in groups if cell not in plan), key=lambda c: (*c[:3], c[3] or ""))
+    return [_row(cell, groups.get(cell, []), plan.get(cell, [])) for cell in [*plan, *unplanned]]
 
-        rows.append(
-            SummaryRow(
-                dataset=dataset,
-                metric=members[0].metric,
-                encoder=encoder,
-                strategy=strategy,
-                tag=tag,
-                seeds=tuple(int(r["seed"]) for r in done),
-                missing=tuple(run.seed for run in members if run.id not in finished),
-                precision=Stat.of(values("test", "precision")),
-                recall=Stat.of(values("test", "recall")),
-                f1=Stat.of(values("test", "f1")),
-                dev_f1=Stat.of(values("dev", "f1")),
-                train_seconds=Stat.of(values("timings", "train_seconds")),
-            )
-        )
-    return rows
+
+def _row(cell: Cell, done: list[RunRecord], planned: list[Run]) -> SummaryRow:
+    """A cell's statistics; its metric is the grid's for the cell, else the one its records name."""
+    dataset, encoder, strategy, tag = cell
+    finished = {record.id for record in done}
+    metric = planned[0].metric if planned else next((r.metric for r in done if r.metric is not None), None)
+    return SummaryRow(
+        dataset=dataset,
+        metric=metric,
+        encoder=encoder,
+        strategy=strategy,
+        tag=tag,
+        seeds=tuple(record.seed for record in done),
+        missing=tuple(run.seed for run in planned if run.id not in finished),
+        precision=Stat.of([r.test_precision for r in done]),
+        recall=Stat.of([r.test_recall for r in done]),
+        f1=Stat.of([r.test_f1 for r in done]),
+        dev_f1=Stat.of([r.dev_f1 for r in done]),
+        train_seconds=Stat.of([r.train_seconds for r in done]),
+    )
 
 
 def write_results(results: GridResults, results_dir: Path, title: str) -> list[Path]:
     """``results.jsonl`` (one record a line), ``summary.md`` and ``summary.csv``; returns their paths."""
     paths = [results_dir / RESULTS_JSONL, results_dir / SUMMARY_MD, results_dir / SUMMARY_CSV]
-    write_lines_atomic(paths[0], (json.dumps(record, ensure_ascii=False) for record in results.records))
+    write_lines_atomic(paths[0], (json.dumps(dict(record.data), ensure_ascii=False) for record in results.records))
     write_text_atomic(paths[1], markdown(results.rows, title))
     write_text_atomic(paths[2], csv_text(results.rows))
     return paths
@@ -160,7 +172,7 @@ def markdown(rows: Sequence[SummaryRow], title: str) -> str:
     for r in rows:
         cells = [
             r.dataset,
-            r.metric,
+            r.metric or "-",
             r.encoder,
             f"`{_strategy(r)}`",
             str(r.n),
@@ -205,7 +217,7 @@ def csv_text(rows: Sequence[SummaryRow]) -> str:
         writer.writerow(
             [
                 r.dataset,
-                r.metric,
+                r.metric or "",
                 r.encoder,
                 r.strategy,
                 r.tag or "",
@@ -250,7 +262,7 @@ def status_table(plan: GridPlan, runs: Sequence[Run], results: GridResults) -> T
     for run in plan.runs:
         for dep in run.deps.values():
             needed_by.setdefault(dep, []).append(run.id)
-    errors = {record["id"]: record.get("error") for record in results.records}
+    errors = {record.id: record.error for record in results.records}
     table = Table(title=f"grid {plan.name}: {len(runs)} runs")
     table.add_column("#", justify="right")
     table.add_column("run", no_wrap=True)

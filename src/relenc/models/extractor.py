@@ -1,7 +1,10 @@
 """``RelationExtractor``: input builders + encoders + strategy + head + label set, as one artefact.
 
-It is what ``save_pretrained`` writes, what ``from_pretrained`` returns, and what the CLI, the trainer and any
-pipeline call. A saved model is a directory::
+It is what ``save_pretrained`` writes, what ``from_pretrained`` returns, and what the CLI, the trainer, the server
+and the pipelines call: :meth:`~RelationExtractor.predict` classifies, :meth:`~RelationExtractor.embed` gives the
+relation embeddings (h, t, m) as numpy arrays, both on the one inference engine (:mod:`relenc.models.engine`).
+:meth:`~RelationExtractor.from_encoder` reads a plain or pre-trained encoder the same way, with no classifier at all.
+A saved model is a directory::
 
     relenc_config.json        strategy, labels, input configs, layer, dropout (rebuilds everything)
     head.safetensors          the classifier head
@@ -12,10 +15,8 @@ Loading reads only JSON and safetensors, never pickles, and never touches the ne
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +30,13 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTo
 from relenc import __version__
 from relenc.data.example import Example
 from relenc.data.labels import LabelSet
-from relenc.encoding.builder import Encoded, InputBuilder, InputConfig
-from relenc.encoding.collate import collate, length_buckets
+from relenc.encoding.builder import InputBuilder, InputConfig
 from relenc.errors import RelencError
+from relenc.io import atomic_dir
 from relenc.models.encoders import resolve_encoder
-from relenc.models.model import Inputs, RelationModel
-from relenc.models.strategies import StrategySpec, strategy_spec
-from relenc.runtime import autocast
+from relenc.models.engine import InferenceEngine, Inputs, Item, counting_progress, in_order
+from relenc.models.model import ModelOutput, RelationModel
+from relenc.models.strategies import SINGLE_ENCODER, Strategy, check_parts, get_strategy
 
 CONFIG_NAME = "relenc_config.json"
 HEAD_NAME = "head.safetensors"
@@ -49,6 +50,24 @@ class Prediction:
     score: float
     probabilities: dict[str, float]
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def predictions(
+    probs: np.ndarray, labels: Sequence[str], vectors: dict[str, np.ndarray] | None = None
+) -> list[Prediction]:
+    """One :class:`Prediction` per row of a probability matrix (and of each vector matrix, if given)."""
+    out = []
+    for row in range(len(probs)):
+        best = int(probs[row].argmax())
+        out.append(
+            Prediction(
+                label=labels[best],
+                score=float(probs[row, best]),
+                probabilities=dict(zip(labels, probs[row].tolist(), strict=True)),
+                embeddings={k: v[row] for k, v in (vectors or {}).items()},
+            )
+        )
+    return out
 
 
 @dataclass
@@ -90,29 +109,46 @@ def load_encoder(source: str, prefer: Sequence[str] = ("main", "relation", "enti
 
 
 class RelationExtractor:
-    """Predicts relations between a head and a tail mention. Build it, train it, save it, load it, use it."""
+    """Predicts relations between a head and a tail mention, and embeds them. Build it, train it, save it, load it.
+
+    An extractor without labels (:meth:`from_encoder`) has no classifier: it embeds, and :meth:`predict` says so.
+    """
 
     def __init__(
         self,
-        spec: StrategySpec,
-        labels: LabelSet,
+        spec: Strategy,
+        labels: LabelSet | None,
         parts: dict[str, EncoderPart],
         model: RelationModel,
         settings: dict[str, Any],
     ) -> None:
         self.spec = spec
-        self.labels = labels
+        self._labels = labels
         self.parts = parts
         self.model = model
         self.settings = settings  # layer, dropout, frozen roles, input configs: what rebuilds the model
-        self._compiled: Any = None  # set by compile(); predict runs it instead of the eager model
+        self.engine = InferenceEngine({role: _pad_id(part.tokenizer) for role, part in parts.items()}, model)
+
+    @property
+    def labels(self) -> LabelSet:
+        """The label set; an extractor built for embeddings only has none, and asking for it is an error."""
+        if self._labels is None:
+            raise RelencError(
+                "this extractor has no classifier (an encoder loaded for embeddings): it can embed, not classify; "
+                "train a model with `relenc train` to classify"
+            )
+        return self._labels
+
+    @property
+    def has_classifier(self) -> bool:
+        return self._labels is not None
 
     # ----------------------------------------------------------------------------------------- building
     @classmethod
     def build(
         cls,
         strategy: str,
-        labels: LabelSet,
+        labels: LabelSet | None,
         sources: dict[str, str],
         inputs: dict[str, InputConfig],
         layer: int = -1,
@@ -121,8 +157,11 @@ class RelationExtractor:
         mlm: bool = False,
         entity_types: Sequence[str] = (),
     ) -> RelationExtractor:
-        """A fresh extractor whose encoders come from ``sources`` (role -> encoder name, path or model dir)."""
-        spec = strategy_spec(strategy)
+        """A fresh extractor whose encoders come from ``sources`` (role -> encoder name, path or model dir).
+
+        ``labels=None`` builds no classifier head: an encoder read at the strategy's parts.
+        """
+        spec = get_strategy(strategy)
         missing = set(spec.roles) - set(sources)
         if missing:
             raise RelencError(f"strategy {strategy} needs encoders for {', '.join(sorted(missing))}")
@@ -138,7 +177,8 @@ class RelationExtractor:
                 encoder.resize_token_embeddings(len(tokenizer))
             parts[role] = EncoderPart(tokenizer, builder, sources[role])
             encoders[role] = encoder
-        model = RelationModel(spec, encoders, len(labels), dropout, layer, frozenset(frozen), mlm)
+        n_labels = len(labels) if labels is not None else 0
+        model = RelationModel(spec, encoders, n_labels, dropout, layer, frozenset(frozen), mlm)
         settings = {
             "layer": layer,
             "dropout": dropout,
@@ -148,32 +188,71 @@ class RelationExtractor:
         }
         return cls(spec, labels, parts, model, settings)
 
+    @classmethod
+    def from_encoder(
+        cls,
+        source: str | dict[str, str],
+        strategy: str = "ht_mask",
+        input_config: InputConfig | None = None,
+        layer: int = -1,
+        seed: int = 0,
+    ) -> RelationExtractor:
+        """An encoder read at a strategy's parts, with no classifier: for embeddings and pre-training.
+
+        ``source`` is an encoder name (``minilm``, ``mpnet``, a Hugging Face name), an encoder directory (a
+        ``relenc pretrain`` output) or a model directory (its encoder is used), or, for the hybrid, a dict with the
+        ``entity`` and ``relation`` sources. The strategy decides the input: the prompt is appended exactly when m
+        is read from that encoder. New marker tokens get embeddings drawn under ``seed`` (without touching the
+        global random state), so a raw encoder's h and t are reproducible.
+        """
+        spec = get_strategy(strategy)
+        sources = dict(source) if isinstance(source, dict) else {role: source for role in spec.roles}
+        base = input_config or InputConfig()
+        inputs = {role: base.model_copy(update={"prompt": spec.needs_prompt(role)}) for role in spec.roles}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return cls.build(strategy, None, sources, inputs, layer=layer)
+
+    def with_strategy(self, strategy: str) -> RelationExtractor:
+        """The same single encoder read with another single-encoder strategy (the weights are shared, not copied).
+
+        Why: ``ht`` reads the sentence alone and ``mask`` the sentence with the prompt; evaluating both on one
+        encoder should not load it twice.
+        """
+        spec = get_strategy(strategy)
+        if len(self.parts) != 1 or len(spec.roles) != 1:
+            raise RelencError(f"with_strategy works between one-encoder strategies ({', '.join(SINGLE_ENCODER)})")
+        part = next(iter(self.parts.values()))
+        config = part.builder.config.model_copy(update={"prompt": spec.needs_prompt("main")})
+        builder = InputBuilder(part.tokenizer, config)
+        if builder.added_tokens:  # the encoder's embeddings were sized for the markers when it was loaded
+            raise RelencError(f"the tokenizer of {part.source} gained {builder.added_tokens} tokens for {strategy}")
+        encoder: Any = next(iter(self.model.encoders.values()))
+        model = RelationModel(spec, {"main": encoder}, 0, layer=self.model.layer, frozen=self.model.frozen)
+        settings = {**self.settings, "inputs": {"main": config.model_dump(mode="json")}}
+        parts = {"main": EncoderPart(part.tokenizer, builder, part.source)}
+        return RelationExtractor(spec, None, parts, model, settings)
+
     # ----------------------------------------------------------------------------------------- saving
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write the model directory atomically: into a temp dir beside it, then swap it in."""
         target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            config = {
-                "relenc_version": __version__,
-                "strategy": self.spec.name,
-                "labels": list(self.labels.labels),
-                "negative_label": self.labels.negative,
-                **self.settings,
-            }
+        config = {
+            "relenc_version": __version__,
+            "strategy": self.spec.name,
+            "labels": list(self.labels.labels),
+            "negative_label": self.labels.negative,
+            **self.settings,
+        }
+        with atomic_dir(target) as tmp:
             (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
-            head_state = {k: v.detach().contiguous().cpu() for k, v in self.model.head.state_dict().items()}
-            save_file(head_state, str(tmp / HEAD_NAME))
+            head: Any = self.model.head
+            save_file({k: v.detach().contiguous().cpu() for k, v in head.state_dict().items()}, str(tmp / HEAD_NAME))
             for role, part in self.parts.items():
                 out = tmp / "encoders" / role
                 encoder: Any = self.model.encoders[role]
                 encoder.save_pretrained(out, safe_serialization=True)
                 part.tokenizer.save_pretrained(out)
-            _swap_dir(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return target
 
     @classmethod
@@ -186,7 +265,7 @@ class RelationExtractor:
             raise RelencError(f"{root} is not a relenc model directory (no {CONFIG_NAME})")
         try:
             config = json.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
-            spec = strategy_spec(config["strategy"])
+            spec = get_strategy(config["strategy"])
             labels = LabelSet(tuple(config["labels"]), config.get("negative_label"))
             inputs = {role: InputConfig(**config["inputs"][role]) for role in spec.roles}
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -203,84 +282,97 @@ class RelationExtractor:
             mlm=mlm,
         )
         extractor.settings["sources"] = config.get("sources", sources)
-        head: torch.nn.Module = extractor.model.head
+        head: Any = extractor.model.head
         head.load_state_dict(load_file(str(root / HEAD_NAME)))
         extractor.model.eval()
         return extractor
 
     # ----------------------------------------------------------------------------------------- encoding
-    def encode(self, examples: Sequence[Example]) -> list[dict[str, Encoded]]:
-        """Tokenise examples once for every encoder role (the only tokenisation on the hot path)."""
-        per_role = {role: part.builder.encode_many(examples) for role, part in self.parts.items()}
-        return [{role: per_role[role][i] for role in self.parts} for i in range(len(examples))]
+    def encode(self, examples: Sequence[Example], roles: Sequence[str] | None = None) -> list[Item]:
+        """Tokenise examples once for every encoder role (or the given ``roles``): the only tokenisation on the hot
+        path."""
+        wanted = list(self.parts) if roles is None else list(roles)
+        per_role = {role: self.parts[role].builder.encode_many(examples) for role in wanted}
+        return [{role: per_role[role][i] for role in wanted} for i in range(len(examples))]
 
-    def collate(self, items: Sequence[dict[str, Encoded]]) -> Inputs:
-        return {
-            role: collate([item[role] for item in items], _pad_id(part.tokenizer)) for role, part in self.parts.items()
-        }
+    def collate(self, items: Sequence[Item]) -> Inputs:
+        return self.engine.collate(items)
 
     # ----------------------------------------------------------------------------------------- inference
     def compile(self) -> RelationExtractor:
-        """Compile the model for :meth:`predict` with ``torch.compile`` (inductor, weights frozen into the graph).
-
-        Why and when: on a 2-core CPU, bucketed bf16 inference runs 20-50% faster (``benchmarks/inference.py
-        --compile``) after about half a minute of compiling, and a batch of a new kind of shape may compile again:
-        worth it for long jobs, not for a few sentences. Freezing turns the weights into constants, so the bf16
-        copies and the packed oneDNN weight layout are made once instead of in every forward pass, and GELU fuses
-        into its linear layer; the packed copies take about half the fp32 weights' memory again. Attention switches
-        to the plain implementation, which inductor fuses better than the SDPA kernel. The compiled graph keeps the
-        weights as they are now: compile after training. Training and saving use the eager model, untouched.
-        """
-        import torch._inductor.config as inductor_config
-
-        for encoder in self.model.encoders.values():
-            encoder.set_attn_implementation("eager")  # type: ignore[operator]
-        compiled = torch.compile(self.model, dynamic=True)
-
-        def run(inputs: Inputs) -> Any:
-            # Inductor decides whether to freeze from its global config when it compiles (the first call, and any
-            # recompilation): ``torch.compile(options={"freezing": True})`` is read too late and silently ignored.
-            with inductor_config.patch(freezing=True):
-                return compiled(inputs)
-
-        self._compiled = run
+        """Compile the model for :meth:`predict` (see :meth:`InferenceEngine.compile`: 20-50% more sentences/s on
+        2 cores after about half a minute of compiling). Training and saving use the eager model, untouched."""
+        self.engine.compile()
         return self
 
-    @torch.inference_mode()
     def predict(
         self,
         examples: Sequence[Example],
         batch_size: int = 64,
         precision: str = "auto",
         return_embeddings: bool = False,
-        encoded: Sequence[dict[str, Encoded]] | None = None,
+        encoded: Sequence[Item] | None = None,
     ) -> list[Prediction]:
         """Classify examples: batches of similar length, no gradient, bf16 where the CPU has it."""
+        labels = self.labels.labels
         items = list(encoded) if encoded is not None else self.encode(examples)
-        lengths = [max(len(item[role].input_ids) for role in item) for item in items]
-        results: list[Prediction | None] = [None] * len(items)
-        was_training = self.model.training
-        self.model.eval()
-        device = next(self.model.parameters()).device
-        model = self._compiled if self._compiled is not None else self.model
-        try:
-            for batch_idx in length_buckets(lengths, batch_size, shuffle=False, seed=0):
-                inputs = _to_device(self.collate([items[i] for i in batch_idx]), device)
-                with autocast(precision, device):
-                    out = model(inputs)
-                probs = torch.softmax(out.logits.float(), dim=-1).cpu().numpy()
-                vectors = {k: v.float().cpu().numpy() for k, v in out.vectors.items()} if return_embeddings else {}
-                for row, i in enumerate(batch_idx):
-                    best = int(probs[row].argmax())
-                    results[i] = Prediction(
-                        label=self.labels.labels[best],
-                        score=float(probs[row, best]),
-                        probabilities=dict(zip(self.labels.labels, probs[row].tolist(), strict=True)),
-                        embeddings={k: v[row] for k, v in vectors.items()},
-                    )
-        finally:
-            self.model.train(was_training)
-        return [r for r in results if r is not None]
+
+        def step(inputs: Inputs) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+            out: ModelOutput = self.engine.forward(inputs)
+            probs = torch.softmax(out.logits.float(), dim=-1).cpu().numpy()
+            vectors = {k: v.float().cpu().numpy() for k, v in out.vectors.items()} if return_embeddings else {}
+            return probs, vectors
+
+        def rows(result: tuple[np.ndarray, dict[str, np.ndarray]]) -> list[Prediction]:
+            return predictions(result[0], labels, result[1])
+
+        return in_order(self.engine.run(items, step, batch_size, precision), len(items), rows)
+
+    def embed(
+        self,
+        examples: Sequence[Example],
+        parts: Sequence[str] | None = None,
+        normalize: bool = False,
+        batch_size: int = 64,
+        precision: str = "auto",
+        progress: bool = False,
+        encoded: Sequence[Item] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """The relation embeddings of ``examples``: per part (h, t, m), a float32 array with one row per example.
+
+        ``parts`` defaults to every part the strategy reads (``[h; t; m]`` of ``ht_mask`` and of the hybrid, whose
+        h and t come from the entity encoder and m from the relation encoder); only the encoders that give a wanted
+        part run. ``normalize`` scales each vector to unit length (for cosine similarity by dot product).
+        """
+        wanted = check_parts(tuple(parts) if parts is not None else self.spec.parts, self.spec.parts, self.describe())
+        n = len(encoded) if encoded is not None else len(examples)
+        width = {part: self.model.hidden_size(self.spec.role_of(part)) for part in wanted}
+        out: dict[str, np.ndarray] = {part: np.zeros((n, width[part]), np.float32) for part in wanted}
+        reads = [(role, [p for p in wanted if p in names]) for role, names in self.spec.reads]
+        reads = [(role, names) for role, names in reads if names]
+        with counting_progress(f"embedding ({self.spec.name})", n * len(reads), progress) as advance:
+            for role, names in reads:  # each encoder on its own inputs, bucketed by their own lengths
+                items = (
+                    [{role: item[role]} for item in encoded] if encoded is not None else self.encode(examples, [role])
+                )
+                step = functools.partial(self._part_vectors, names=names)
+                for idx, vectors in self.engine.run(items, step, batch_size, precision, advance):
+                    for part in names:
+                        out[part][idx] = vectors[part]
+        if normalize:
+            for part in wanted:
+                out[part] /= np.maximum(np.linalg.norm(out[part], axis=1, keepdims=True), 1e-12)
+        return out
+
+    def _part_vectors(self, inputs: Inputs, names: Sequence[str]) -> dict[str, np.ndarray]:
+        return {k: v.float().cpu().numpy() for k, v in self.model.vectors(inputs, names).items()}
+
+    def describe(self) -> str:
+        """What this extractor is, for messages: ``a hybrid model`` or ``the encoder minilm read as ht_mask``."""
+        if self.has_classifier:
+            return f"this {self.spec.name} model"
+        sources = ", ".join(dict.fromkeys(part.source for part in self.parts.values()))
+        return f"the encoder {sources} read as {self.spec.name}"
 
     def infer(self, item: dict[str, Any]) -> tuple[str, float]:
         """OpenNRE-style one call: ``{"text": ..., "h": {"pos": [start, end]}, "t": {"pos": [start, end]}}``.
@@ -305,18 +397,3 @@ class RelationExtractor:
 def _pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
     pad = tokenizer.pad_token_id
     return int(pad) if pad is not None else 0
-
-
-def _to_device(inputs: Inputs, device: torch.device) -> Inputs:
-    return {role: {k: v.to(device) for k, v in batch.items()} for role, batch in inputs.items()}
-
-
-def _swap_dir(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new`` so that a crash leaves either the old or the new directory whole."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        target.rename(old)
-    new.rename(target)
-    if old is not None:
-        shutil.rmtree(old)

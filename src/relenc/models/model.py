@@ -1,7 +1,12 @@
-"""The relation model as a torch module: encoder(s) -> h, t, m at carried positions -> classifier head."""
+"""The relation model as a torch module: encoder(s) -> h, t, m at carried positions -> classifier head.
+
+A model without labels has no head: it is an encoder (or two) read at the strategy's parts, for embeddings and
+for contrastive pre-training, and nothing in it is random or unused.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,10 +14,9 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
+from relenc.models.engine import Inputs
 from relenc.models.heads import ClassifierHead, MLMHead
-from relenc.models.strategies import StrategySpec
-
-Inputs = dict[str, dict[str, torch.Tensor]]
+from relenc.models.strategies import Strategy
 
 
 @dataclass
@@ -33,12 +37,12 @@ class RelationModel(nn.Module):
     """Encoders keyed by role (``main``; or ``entity`` and ``relation``), the strategy's reads, one head.
 
     Frozen encoders stay in eval mode and run without gradient, so a frozen entity encoder is exactly the
-    pre-trained one however long the head trains.
+    pre-trained one however long the head trains. ``n_labels=0`` builds no classifier head (embeddings only).
     """
 
     def __init__(
         self,
-        spec: StrategySpec,
+        spec: Strategy,
         encoders: dict[str, PreTrainedModel],
         n_labels: int,
         dropout: float = 0.1,
@@ -54,7 +58,7 @@ class RelationModel(nn.Module):
         self.frozen = frozenset(frozen)
         self.encoders = nn.ModuleDict(encoders)
         in_dim = sum(self.hidden_size(role) * len(vectors) for role, vectors in spec.reads)
-        self.head = ClassifierHead(in_dim, self.hidden_size(spec.roles[-1]), n_labels, dropout)
+        self.head = ClassifierHead(in_dim, self.hidden_size(spec.roles[-1]), n_labels, dropout) if n_labels else None
         self.mlm_heads = nn.ModuleDict(
             {
                 role: MLMHead(encoders[role].get_input_embeddings(), self.hidden_size(role))  # type: ignore[arg-type]
@@ -87,19 +91,31 @@ class RelationModel(nn.Module):
             )
         return out.hidden_states[self.layer] if want_all else out.last_hidden_state
 
+    def vectors(self, inputs: Inputs, parts: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        """The parts (h, t, m) at their positions, each from the encoder the strategy reads it from; only the
+        encoders that give a wanted part run."""
+        wanted = self.spec.parts if parts is None else tuple(parts)
+        out: dict[str, torch.Tensor] = {}
+        for role, reads in self.spec.reads:
+            names = [name for name in reads if name in wanted]
+            if names:
+                hidden = self.encode(role, inputs[role])
+                for name in names:
+                    out[name] = gather_positions(hidden, inputs[role][_POS[name]])
+        return out
+
     def forward(self, inputs: Inputs, mlm_positions: dict[str, torch.Tensor] | None = None) -> ModelOutput:
+        if self.head is None:
+            raise RuntimeError("this model has no classifier head (it was built without labels): use vectors()")
         vectors: dict[str, torch.Tensor] = {}
-        pieces = []
         mlm_logits: dict[str, torch.Tensor] = {}
         for role, wanted in self.spec.reads:
             hidden = self.encode(role, inputs[role])
             for name in wanted:
-                vec = gather_positions(hidden, inputs[role][f"{_POS[name]}"])
-                vectors[name] = vec
-                pieces.append(vec)
+                vectors[name] = gather_positions(hidden, inputs[role][_POS[name]])
             if mlm_positions is not None and role in mlm_positions and role in self.mlm_heads:
                 mlm_logits[role] = self.mlm_heads[role](hidden[mlm_positions[role]])
-        features = torch.cat(pieces, dim=-1)
+        features = torch.cat([vectors[name] for name in self.spec.parts], dim=-1)
         return ModelOutput(self.head(features), features, vectors, mlm_logits)
 
 

@@ -11,65 +11,35 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from relenc.data.example import Example
-from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
-from relenc.models.extractor import Prediction, RelationExtractor
+from relenc.models.engine import InferenceEngine, Inputs, in_order
+from relenc.models.extractor import Prediction, RelationExtractor, predictions
 
 ONNX_NAME = "model.onnx"
 _KEYS = ("input_ids", "attention_mask", "head_pos", "tail_pos", "mask_pos")
 
 
 class _Flat(nn.Module):
-    """The relation model with flat tensor arguments (one encoder), as the exporter wants them."""
+    """The relation model with flat tensor arguments, as the exporter wants them: per encoder role, in order,
+    ``input_ids``, ``attention_mask``, ``head_pos``, ``tail_pos``, ``mask_pos``."""
 
     def __init__(self, extractor: RelationExtractor) -> None:
         super().__init__()
         self.model = extractor.model
         self.roles = list(extractor.parts)
 
-    def _inputs(self, tensors: tuple[torch.Tensor, ...]) -> dict[str, dict[str, torch.Tensor]]:
-        return {
+    def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        inputs = {
             role: dict(zip(_KEYS, tensors[i * len(_KEYS) : (i + 1) * len(_KEYS)], strict=True))
             for i, role in enumerate(self.roles)
         }
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        head_pos: torch.Tensor,
-        tail_pos: torch.Tensor,
-        mask_pos: torch.Tensor,
-    ) -> torch.Tensor:
-        return self.model(self._inputs((input_ids, attention_mask, head_pos, tail_pos, mask_pos))).logits
-
-
-class _Flat2(_Flat):
-    """The same for two encoders (the hybrid)."""
-
-    def forward(  # type: ignore[override]
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        head_pos: torch.Tensor,
-        tail_pos: torch.Tensor,
-        mask_pos: torch.Tensor,
-        input_ids_2: torch.Tensor,
-        attention_mask_2: torch.Tensor,
-        head_pos_2: torch.Tensor,
-        tail_pos_2: torch.Tensor,
-        mask_pos_2: torch.Tensor,
-    ) -> torch.Tensor:
-        first = (input_ids, attention_mask, head_pos, tail_pos, mask_pos)
-        second = (input_ids_2, attention_mask_2, head_pos_2, tail_pos_2, mask_pos_2)
-        return self.model(self._inputs(first + second)).logits
+        return self.model(inputs).logits
 
 
 def input_names(extractor: RelationExtractor) -> list[str]:
@@ -83,7 +53,7 @@ def export_onnx(extractor: RelationExtractor, directory: str | Path, sample: Seq
     except ImportError as exc:
         raise RelencError("ONNX export needs onnx and onnxscript: pip install 'relenc[onnx]'") from exc
     extractor.model.eval()
-    flat = (_Flat2(extractor) if len(extractor.parts) == 2 else _Flat(extractor)).eval()
+    flat = _Flat(extractor).eval()
     batch = extractor.collate(extractor.encode(list(sample[:2])))
     args = tuple(batch[role][key] for role in extractor.parts for key in _KEYS)
     names = input_names(extractor)
@@ -96,7 +66,7 @@ def export_onnx(extractor: RelationExtractor, directory: str | Path, sample: Seq
     target = Path(directory) / ONNX_NAME
     with torch.no_grad():
         program = torch.onnx.export(
-            flat, args, dynamo=True, input_names=names, output_names=["logits"], dynamic_shapes=shapes
+            flat, args, dynamo=True, input_names=names, output_names=["logits"], dynamic_shapes=(shapes,)
         )
     if program is None:
         raise RelencError("the ONNX exporter returned no program")
@@ -124,22 +94,17 @@ class OnnxPredictor:
         self.names = [i.name for i in self.session.get_inputs()]
 
     def predict(self, examples: Sequence[Example], batch_size: int = 64) -> list[Prediction]:
+        """Classify like :meth:`RelationExtractor.predict`, through the same engine (buckets, padding, order), with
+        onnxruntime running each batch in fp32."""
         items = self.extractor.encode(examples)
-        lengths = [max(len(item[role].input_ids) for role in item) for item in items]
-        labels = self.extractor.labels.labels
-        out: list[Prediction | None] = [None] * len(items)
-        for idx in length_buckets(lengths, batch_size, shuffle=False, seed=0):
-            batch = self.extractor.collate([items[i] for i in idx])
-            feed: dict[str, Any] = {}
-            for role in self.extractor.parts:
-                for key in _KEYS:
-                    feed[f"{role}.{key}"] = batch[role][key].numpy()
+        engine = InferenceEngine(self.extractor.engine.pad_ids)  # no torch model: the step runs in onnxruntime
+
+        def step(batch: Inputs) -> np.ndarray:
+            feed = {f"{role}.{key}": batch[role][key].numpy() for role in self.extractor.parts for key in _KEYS}
             logits = self.session.run(["logits"], {k: v for k, v in feed.items() if k in self.names})[0]
             probs = np.exp(logits - logits.max(-1, keepdims=True))
-            probs /= probs.sum(-1, keepdims=True)
-            for row, i in enumerate(idx):
-                best = int(probs[row].argmax())
-                out[i] = Prediction(
-                    labels[best], float(probs[row, best]), dict(zip(labels, probs[row].tolist(), strict=True))
-                )
-        return [p for p in out if p is not None]
+            return probs / probs.sum(-1, keepdims=True)
+
+        labels = self.extractor.labels.labels
+        results = engine.run(items, step, batch_size, precision="fp32")
+        return in_order(results, len(items), lambda probs: predictions(probs, labels))

@@ -1,1 +1,8 @@
-"""From raw text to triples: the extraction pipeline, batch jobs over files, the spaCy component."""
+"""From raw text to triples: the extraction pipeline (:mod:`~relenc.pipeline.extract`), batch jobs over files, local
+(:mod:`~relenc.pipeline.batch`) or on Ray (:mod:`~relenc.pipeline.ray_backend`), the spaCy component, and the
+embeddings of a data file (:mod:`~relenc.pipeline.embed`, ``relenc embed``).
+
+Imports allowed: :mod:`relenc.models` (a trained extractor), :mod:`relenc.data`, and the shared :mod:`relenc.nlp`
+(the spaCy loader), :mod:`relenc.progress`, :mod:`relenc.io`, :mod:`relenc.errors` (and ``relenc.__version__``);
+never training, pre-training, the CLI or :mod:`relenc.serve` (which builds on this package). spaCy and Ray are
+optional and imported only when used."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from relenc.data.readers._common import json_objects
 from relenc.errors import DataError
 from relenc.pipeline.extract import Entity, Pipeline
+from relenc.progress import progress_bar
 
 
 @dataclass
@@ -25,44 +27,32 @@ class BatchStats:
     failed: int = 0
     relations: int = 0
 
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "documents": self.documents,
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "relations": self.relations,
-        }
-
 
 def iter_documents(path: str | Path) -> Iterator[tuple[str, str, list[Entity] | None]]:
     """(id, text, entities) from JSONL (``{"id", "text", "entities"?}``) or plain text (one document per line)."""
     p = Path(path)
     if not p.is_file():
         raise DataError("file not found", p)
-    jsonl = p.suffix == ".jsonl"
     with p.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            if not jsonl:
-                yield str(number), line, None
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"invalid JSON: {exc.msg}", p, f"line {number}") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        if p.suffix != ".jsonl":
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    yield str(number), line.rstrip("\n"), None
+            return
+        for number, record in json_objects(fh, p, "a string field 'text'"):
+            if not isinstance(record.get("text"), str):
                 raise DataError("each line needs a string field 'text'", p, f"line {number}")
-            entities = None
-            if "entities" in record:
-                try:
-                    entities = [
-                        Entity(e["text"], int(e["start"]), int(e["end"]), e.get("type")) for e in record["entities"]
-                    ]
-                except (KeyError, TypeError, ValueError):
-                    raise DataError("entities need text, start and end", p, f"line {number}") from None
-            yield str(record.get("id", number)), record["text"], entities
+            yield str(record.get("id", number)), record["text"], _entities(record, p, number)
+
+
+def _entities(record: dict[str, Any], path: Path, number: int) -> list[Entity] | None:
+    """The entities a JSONL document gives (None: find them with NER)."""
+    if "entities" not in record:
+        return None
+    try:
+        return [Entity(e["text"], int(e["start"]), int(e["end"]), e.get("type")) for e in record["entities"]]
+    except (KeyError, TypeError, ValueError):
+        raise DataError("entities need text, start and end", path, f"line {number}") from None
 
 
 def done_ids(output: Path) -> set[str]:
@@ -105,15 +95,13 @@ def pending_chunks(
 def extract_file(
     pipeline: Pipeline, source: str | Path, output: str | Path, chunk: int = 32, progress: bool = True
 ) -> BatchStats:
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     finished = done_ids(out)
     stats = BatchStats()
     with (
         out.open("a", encoding="utf-8") as fh,
-        Progress(SpinnerColumn(), TextColumn("{task.description}"), disable=not progress, transient=True) as bar,
+        progress_bar(enabled=progress, total_known=False, transient=True) as bar,
     ):
         task = bar.add_task("extracting", total=None)
         for docs in pending_chunks(source, finished, chunk, stats):
@@ -143,4 +131,4 @@ def _process(pipeline: Pipeline, docs: list[tuple[str, str, list[Entity] | None]
             yield json.dumps({"id": doc_id, "relations": [], "error": str(result)})
             continue
         stats.relations += len(result)
-        yield json.dumps({"id": doc_id, "relations": [t.to_dict() for t in result]}, ensure_ascii=False)
+        yield json.dumps({"id": doc_id, "relations": [asdict(t) for t in result]}, ensure_ascii=False)

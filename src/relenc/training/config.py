@@ -14,9 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from relenc.encoding.builder import InputConfig
 from relenc.errors import RelencError
-
-Strategy = Literal["ht", "mask", "ht_mask", "hybrid"]
-STRATEGIES: tuple[str, ...] = ("ht", "mask", "ht_mask", "hybrid")
+from relenc.models.strategies import StrategyName
 
 
 class ModelConfig(BaseModel):
@@ -24,7 +22,7 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: Strategy = "hybrid"
+    strategy: StrategyName = "hybrid"
     encoder: str = Field("minilm", description="The encoder (the relation encoder for the hybrid).")
     entity_encoder: str | None = Field(
         None,

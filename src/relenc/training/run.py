@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,10 @@ from relenc.data.labels import LabelSet
 from relenc.data.readers import read_dataset
 from relenc.data.splits import dev_split
 from relenc.errors import RelencError
-from relenc.evaluation.scorers import SEMEVAL_LABELS
+from relenc.evaluation.scorers import SEMEVAL_LABELS, Metric, default_metric
 from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor, is_model_dir
-from relenc.models.strategies import strategy_spec
+from relenc.models.strategies import get_strategy
 from relenc.training.config import RunConfig
 from relenc.training.trainer import fit
 
@@ -56,11 +57,10 @@ def load_training_data(config: RunConfig) -> tuple[list[Example], list[Example]]
     return train, dev
 
 
-def choose_metric(config: RunConfig) -> str:
+def choose_metric(config: RunConfig) -> Metric:
+    """The config's metric; ``auto`` is the format's default (:func:`relenc.evaluation.scorers.default_metric`)."""
     metric = config.training.metric
-    if metric == "auto":
-        return "semeval" if config.training.format == "semeval" else "micro"
-    return metric
+    return default_metric(config.training.format) if metric == "auto" else metric
 
 
 def train_run(
@@ -80,26 +80,9 @@ def train_run(
     labels = LabelSet.from_labels(observed, negative=config.training.negative_label)
     (out / "run_config.yaml").write_text(config.to_yaml(), encoding="utf-8")
     mc = config.model
-    spec = strategy_spec(mc.strategy)
-    stages: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    frozen: list[str] = []
-    if mc.strategy == "hybrid":
-        sources["entity"] = mc.entity_encoder or _stage(
-            config, "ht", out / "stages" / "entity", resume, progress, (train, dev), stages
-        )
-        sources["relation"] = (
-            mc.encoder
-            if is_model_dir(mc.encoder)
-            else _stage(config, "mask", out / "stages" / "relation", resume, progress, (train, dev), stages)
-        )
-        frozen = [
-            role
-            for role, flag in (("entity", mc.freeze_entity_encoder), ("relation", mc.freeze_relation_encoder))
-            if flag
-        ]
-    else:
-        sources["main"] = mc.encoder
+    spec = get_strategy(mc.strategy)
+    stages = _Stages(config, out, resume, progress, (train, dev))
+    sources, frozen = stages.sources()
     inputs = {role: mc.input.model_copy(update={"prompt": spec.needs_prompt(role)}) for role in spec.roles}
     types = sorted({t for ex in train for t in (ex.head.type, ex.tail.type) if t})
     set_seed(config.training.seed)  # new marker embeddings and the head start the same in every run
@@ -130,29 +113,48 @@ def train_run(
         "stopped_early": result.stopped_early,
         "train_examples": len(train),
         "dev_examples": len(dev),
-        "stages": stages,
+        "stages": stages.results,
     }
     _write_json(out / RESULTS_NAME, results)
     return results
 
 
-def _stage(
-    config: RunConfig,
-    strategy: str,
-    output: Path,
-    resume: bool,
-    progress: bool,
-    data: tuple[Sequence[Example], Sequence[Example]],
-    stages: dict[str, Any],
-) -> str:
-    """Train one encoder of the hybrid with a single-encoder strategy; return its model directory."""
-    done = output / RESULTS_NAME
-    if resume and done.is_file() and is_model_dir(output / "model"):
-        stages[strategy] = json.loads(done.read_text(encoding="utf-8"))
-    else:
-        sub = config.model_copy(update={"model": config.model.model_copy(update={"strategy": strategy})})
-        stages[strategy] = train_run(sub, output, resume, progress, data)
-    return str(output / "model")
+@dataclass
+class _Stages:
+    """The hybrid's encoders trained first (``ht`` for the entity encoder, ``mask`` for the relation encoder), each
+    a run of its own under ``out/stages/<role>``; ``results`` collects their results by strategy."""
+
+    config: RunConfig
+    out: Path
+    resume: bool
+    progress: bool
+    data: tuple[Sequence[Example], Sequence[Example]]
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def train(self, strategy: str, role: str) -> str:
+        """Train (or, on resume, reuse) one stage; return its model directory."""
+        output = self.out / "stages" / role
+        done = output / RESULTS_NAME
+        if self.resume and done.is_file() and is_model_dir(output / "model"):
+            self.results[strategy] = json.loads(done.read_text(encoding="utf-8"))
+        else:
+            model = self.config.model.model_copy(update={"strategy": strategy})
+            sub = self.config.model_copy(update={"model": model})
+            self.results[strategy] = train_run(sub, output, self.resume, self.progress, self.data)
+        return str(output / "model")
+
+    def sources(self) -> tuple[dict[str, str], list[str]]:
+        """Where each encoder role comes from, and which roles stay frozen; a hybrid's missing encoders are
+        trained here first."""
+        mc = self.config.model
+        if mc.strategy != "hybrid":
+            return {"main": mc.encoder}, []
+        sources = {
+            "entity": mc.entity_encoder or self.train("ht", "entity"),
+            "relation": mc.encoder if is_model_dir(mc.encoder) else self.train("mask", "relation"),
+        }
+        flags = (("entity", mc.freeze_entity_encoder), ("relation", mc.freeze_relation_encoder))
+        return sources, [role for role, flag in flags if flag]
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

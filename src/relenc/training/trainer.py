@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
@@ -34,8 +34,10 @@ from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
 from relenc.evaluation.evaluate import evaluate
 from relenc.evaluation.scorers import check_metric, score
-from relenc.io import write_text_atomic
-from relenc.models.extractor import RelationExtractor, _to_device
+from relenc.io import replace_dir, write_text_atomic
+from relenc.models.engine import to_device
+from relenc.models.extractor import RelationExtractor
+from relenc.progress import TRAINING_FIELDS, progress_bar
 from relenc.runtime import autocast
 from relenc.training.config import TrainConfig
 from relenc.training.losses import mlm_corrupt, mlm_loss
@@ -153,10 +155,10 @@ def fit(
     set_seed(cfg.seed)
     acc = make_accelerator(cfg)
     train, items = _encodable(extractor, train, acc)
-    frozen = extractor.model.frozen
-    if set(extractor.spec.roles) <= frozen:
-        return _fit_head_only(extractor, train, items, dev, cfg, out, metric, acc, progress)
-    return _fit_full(extractor, train, items, dev, cfg, out, metric, acc, resume, progress)
+    run = _Run(extractor, cfg, out, metric, acc)
+    if set(extractor.spec.roles) <= extractor.model.frozen:
+        return _fit_head_only(run, train, items, dev, progress)
+    return _fit_full(run, train, items, dev, resume, progress)
 
 
 def _encodable(
@@ -220,118 +222,142 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     )
 
 
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}"),
-        TextColumn("{task.fields[rate]:.1f} ex/s"),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        console=Console(stderr=True),
-        transient=False,
-    )
+@dataclass
+class BatchSchedule:
+    """Which batches each epoch gives this process, and how many optimiser steps the run takes.
+
+    Batches are length-bucketed and reshuffled per epoch from the seed, so a resumed run sees exactly the batches
+    the interrupted one would have: the step count alone says where to continue.
+    """
+
+    lengths: list[int]
+    cfg: TrainConfig
+    world: int
+    rank: int
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        batches = length_buckets(self.lengths, self.cfg.batch_size, shuffle=True, seed=self.cfg.seed + epoch)
+        per_rank = len(batches) // self.world
+        if per_rank == 0:
+            raise RelencError(f"{len(self.lengths)} training examples make fewer batches than processes ({self.world})")
+        return batches[self.rank : per_rank * self.world : self.world]
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return len(self.epoch_batches(0))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, self.batches_per_epoch // self.cfg.grad_accum)
+
+    @property
+    def total_steps(self) -> int:
+        return self.cfg.max_steps or math.ceil(self.cfg.epochs * self.steps_per_epoch)
+
+    @property
+    def eval_every(self) -> int:
+        return self.cfg.eval_every or self.steps_per_epoch
 
 
 def _fit_full(
-    extractor: RelationExtractor,
+    run: _Run,
     train: Sequence[Example],
     items: list[dict[str, Encoded]],
     dev: Sequence[Example],
-    cfg: TrainConfig,
-    out: Path,
-    metric: str,
-    acc: Accelerator,
     resume: bool,
     progress: bool,
 ) -> FitResult:
+    """Fine-tune encoders and head together: the bucketed, accumulated, checkpointed loop."""
+    extractor, cfg, out, acc = run.extractor, run.cfg, run.output, run.acc
     labels = _label_ids(extractor, train)
     cut = sum(1 for item in items if any(enc.truncated for enc in item.values()))
     if cut:
         acc.print(f"{cut} of {len(items)} training examples were cut around their entities to fit max_length")
-    lengths = [max(len(item[role].input_ids) for role in item) for item in items]
-    world, rank = acc.num_processes, acc.process_index
-
-    def epoch_batches(epoch: int) -> list[list[int]]:
-        batches = length_buckets(lengths, cfg.batch_size, shuffle=True, seed=cfg.seed + epoch)
-        per_rank = len(batches) // world
-        if per_rank == 0:
-            raise RelencError(f"{len(train)} training examples make fewer batches than processes ({world})")
-        return batches[rank : per_rank * world : world]
-
-    batches_per_epoch = len(epoch_batches(0))
-    steps_per_epoch = max(1, batches_per_epoch // cfg.grad_accum)
-    total_steps = cfg.max_steps or math.ceil(cfg.epochs * steps_per_epoch)
-    eval_every = cfg.eval_every or steps_per_epoch
-
-    model = extractor.model
-    optimizer = _optimizer(model, cfg)
+    lengths = [max(len(enc.input_ids) for enc in item.values()) for item in items]
+    plan = BatchSchedule(lengths, cfg, acc.num_processes, acc.process_index)
+    total_steps = plan.total_steps
+    optimizer = _optimizer(extractor.model, cfg)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
-    model, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)
-    run = _Run(extractor, cfg, out, metric, acc)
-    mask_ids = {role: int(part.tokenizer.mask_token_id) for role, part in extractor.parts.items()}
-
-    step = 0
-    if resume and (out / CHECKPOINT_DIR).is_dir():
-        acc.load_state(str(out / CHECKPOINT_DIR))
-        state = json.loads((out / STATE_NAME).read_text(encoding="utf-8"))
-        step = state["step"]
-        run.restore(state["run"])
-        if state.get("done"):
-            acc.print("this run has already finished; nothing to resume")
-            return _result(run, step, state.get("train_seconds", 0.0), 0, False)
-        acc.print(f"resuming from step {step}")
-
-    loss_ema = 0.0
-    start = time.time()
-    seen = 0
-    stopped = False
-    with _progress(progress and acc.is_main_process) as bar:
+    model, optimizer, scheduler = acc.prepare(extractor.model, optimizer, scheduler)
+    step, finished_in = _resume(run, acc, out) if resume else (0, None)
+    if finished_in is not None:
+        return _result(run, step, finished_in, 0, False)
+    loss_ema, seen, stopped, start = 0.0, 0, False, time.time()
+    with progress_bar(enabled=progress and acc.is_main_process, fields=TRAINING_FIELDS) as bar:
         task = bar.add_task("training", total=total_steps, completed=step, loss=0.0, rate=0.0)
         while step < total_steps and not stopped:
-            epoch, offset = divmod(step * cfg.grad_accum, batches_per_epoch)
+            epoch, offset = divmod(step * cfg.grad_accum, plan.batches_per_epoch)
             model.train()
-            for batch_idx in epoch_batches(epoch)[offset:]:
-                inputs = _to_device(extractor.collate([items[i] for i in batch_idx]), acc.device)
-                targets = labels[batch_idx].to(acc.device)
-                with acc.accumulate(model):
-                    mlm_pos, mlm_targets = {}, {}
-                    if cfg.mlm_weight > 0:
-                        for role in extractor.model.mlm_heads:
-                            ids, picked, tgt = mlm_corrupt(
-                                inputs[role]["input_ids"],
-                                inputs[role]["mlm_candidates"],
-                                mask_ids[role],
-                                cfg.mlm_probability,
-                            )
-                            inputs[role]["input_ids"] = ids
-                            mlm_pos[role], mlm_targets[role] = picked, tgt
-                    with autocast(cfg.precision, acc.device):
-                        output = model(inputs, mlm_pos or None)
-                    loss = nn.functional.cross_entropy(output.logits.float(), targets)
-                    for role, logits in output.mlm_logits.items():
-                        loss = loss + cfg.mlm_weight * mlm_loss(logits, mlm_targets[role])
-                    acc.backward(loss)
-                    if acc.sync_gradients:
-                        acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                seen += len(batch_idx) * world
-                loss_ema = loss.item() if loss_ema == 0.0 else 0.95 * loss_ema + 0.05 * loss.item()
+            for batch_idx in plan.epoch_batches(epoch)[offset:]:
+                loss = _train_step(extractor, model, acc, cfg, items, labels, batch_idx, optimizer, scheduler)
+                seen += len(batch_idx) * acc.num_processes
+                loss_ema = loss if loss_ema == 0.0 else 0.95 * loss_ema + 0.05 * loss
                 if not acc.sync_gradients:
                     continue
                 step += 1
                 bar.update(task, advance=1, loss=loss_ema, rate=seen / max(time.time() - start, 1e-9))
-                if step % eval_every == 0 or step >= total_steps:
-                    stopped = _evaluate_and_checkpoint(run, acc, dev, cfg, step, steps_per_epoch, loss_ema, out)
+                if step % plan.eval_every == 0 or step >= total_steps:
+                    stopped = _evaluate_and_checkpoint(run, acc, dev, cfg, step, plan.steps_per_epoch, loss_ema, out)
                     model.train()
                 if stopped or step >= total_steps:
                     break
     elapsed = time.time() - start
     _write_state(acc, out, step, run, done=True, train_seconds=elapsed)
     return _result(run, step, elapsed, seen, stopped)
+
+
+def _resume(run: _Run, acc: Accelerator, out: Path) -> tuple[int, float | None]:
+    """Restore the checkpoint: the step to continue from (0 without one), and the recorded training seconds when
+    the run had already finished (None otherwise), so the caller returns its result without training again."""
+    if not (out / CHECKPOINT_DIR).is_dir():
+        return 0, None
+    acc.load_state(str(out / CHECKPOINT_DIR))
+    state = json.loads((out / STATE_NAME).read_text(encoding="utf-8"))
+    run.restore(state["run"])
+    if state.get("done"):
+        acc.print("this run has already finished; nothing to resume")
+        return int(state["step"]), float(state.get("train_seconds", 0.0))
+    acc.print(f"resuming from step {state['step']}")
+    return int(state["step"]), None
+
+
+def _train_step(
+    extractor: RelationExtractor,
+    model: nn.Module,
+    acc: Accelerator,
+    cfg: TrainConfig,
+    items: list[dict[str, Encoded]],
+    labels: torch.Tensor,
+    batch_idx: list[int],
+    optimizer: Any,
+    scheduler: Any,
+) -> float:
+    """One batch forward and backward (cross-entropy plus the optional masked-LM loss); the optimiser steps when
+    gradient accumulation says so. Returns the batch's loss."""
+    inputs = to_device(extractor.collate([items[i] for i in batch_idx]), acc.device)
+    targets = labels[batch_idx].to(acc.device)
+    with acc.accumulate(model):
+        mlm_pos, mlm_targets = {}, {}
+        if cfg.mlm_weight > 0:
+            for role in extractor.model.mlm_heads:
+                mask_id = int(extractor.parts[role].tokenizer.mask_token_id)
+                ids, picked, tgt = mlm_corrupt(
+                    inputs[role]["input_ids"], inputs[role]["mlm_candidates"], mask_id, cfg.mlm_probability
+                )
+                inputs[role]["input_ids"] = ids
+                mlm_pos[role], mlm_targets[role] = picked, tgt
+        with autocast(cfg.precision, acc.device):
+            output = model(inputs, mlm_pos or None)
+        loss = nn.functional.cross_entropy(output.logits.float(), targets)
+        for role, logits in output.mlm_logits.items():
+            loss = loss + cfg.mlm_weight * mlm_loss(logits, mlm_targets[role])
+        acc.backward(loss)
+        if acc.sync_gradients:
+            acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+    return float(loss.item())
 
 
 def _evaluate_and_checkpoint(
@@ -352,7 +378,7 @@ def _evaluate_and_checkpoint(
     shutil.rmtree(tmp, ignore_errors=True)
     acc.save_state(str(tmp))
     if acc.is_main_process:
-        _swap(tmp, out / CHECKPOINT_DIR)
+        replace_dir(tmp, out / CHECKPOINT_DIR)
     _write_state(acc, out, step, run, done=False)
     return stop
 
@@ -362,15 +388,6 @@ def _write_state(acc: Accelerator, out: Path, step: int, run: _Run, done: bool, 
         return
     state = {"step": step, "run": run.state(), "done": done, "train_seconds": train_seconds}
     write_text_atomic(out / STATE_NAME, json.dumps(state))
-
-
-def _swap(new: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _result(run: _Run, steps: int, seconds: float, seen: int, stopped: bool) -> FitResult:
@@ -384,7 +401,6 @@ def _result(run: _Run, steps: int, seconds: float, seen: int, stopped: bool) -> 
     )
 
 
-@torch.inference_mode()
 def extract_features(
     extractor: RelationExtractor,
     examples: Sequence[Example],
@@ -394,33 +410,15 @@ def extract_features(
 ) -> torch.Tensor:
     """The classifier's input vectors ([h; t; m] etc.) for every example, in order, as fp32 (``encoded``: the
     examples' encodings, when the caller has them already)."""
-    items = list(encoded) if encoded is not None else extractor.encode(examples)
-    lengths = [max(len(item[role].input_ids) for role in item) for item in items]
-    model = extractor.model
-    model.eval()
-    device = next(model.parameters()).device
-    dim = sum(model.hidden_size(role) * len(vectors) for role, vectors in model.spec.reads)
-    features = torch.zeros(len(items), dim)
-    for batch_idx in length_buckets(lengths, batch_size, shuffle=False, seed=0):
-        inputs = _to_device(extractor.collate([items[i] for i in batch_idx]), device)
-        with autocast(precision, device):
-            out = model(inputs)
-        features[batch_idx] = out.features.float().cpu()
-    return features
+    vectors = extractor.embed(examples, batch_size=batch_size, precision=precision, encoded=encoded)
+    return torch.from_numpy(np.concatenate([vectors[part] for part in extractor.spec.parts], axis=1))
 
 
 def _fit_head_only(
-    extractor: RelationExtractor,
-    train: Sequence[Example],
-    items: list[dict[str, Encoded]],
-    dev: Sequence[Example],
-    cfg: TrainConfig,
-    out: Path,
-    metric: str,
-    acc: Accelerator,
-    progress: bool,
+    run: _Run, train: Sequence[Example], items: list[dict[str, Encoded]], dev: Sequence[Example], progress: bool
 ) -> FitResult:
     """All encoders frozen: compute features once, then train the head for ``cfg.head_epochs`` epochs."""
+    extractor, cfg, metric, acc = run.extractor, run.cfg, run.metric, run.acc
     console = Console(stderr=True)
     console.print("all encoders are frozen: computing features once, then training the classifier head")
     start = time.time()
@@ -428,14 +426,15 @@ def _fit_head_only(
     y_train = _label_ids(extractor, train)
     x_dev = extract_features(extractor, dev, cfg.eval_batch_size, cfg.precision)
     head = extractor.model.head
+    if head is None:
+        raise RelencError("training needs a classifier head: build the extractor with labels")
     optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.head_lr, weight_decay=cfg.weight_decay)
     generator = torch.Generator().manual_seed(cfg.seed)
-    run = _Run(extractor, cfg, out, metric, acc)
     n_batches = math.ceil(len(train) / cfg.batch_size)
     step = 0
     stopped = False
     gold_dev = [ex.label or "" for ex in dev]
-    with _progress(progress and acc.is_main_process) as bar:
+    with progress_bar(enabled=progress and acc.is_main_process, fields=TRAINING_FIELDS) as bar:
         task = bar.add_task("head", total=cfg.head_epochs * n_batches, loss=0.0, rate=0.0)
         for epoch in range(cfg.head_epochs):
             head.train()

@@ -7,7 +7,7 @@ Every helper raises :class:`DataError`; readers add the file and the record with
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,6 @@ def text_lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in text.split("\n")]
 
 
-#: Kept under its old name for the modules that read JSON lines themselves.
-json_lines = text_lines
-
-
 def parse_json(text: str, source: str | Path, line: int | None = None) -> Any:
     """``json.loads`` whose failure is a DataError at the right line.
 
@@ -61,11 +57,22 @@ def parse_json(text: str, source: str | Path, line: int | None = None) -> Any:
         raise DataError("invalid JSON: nested too deeply", source, None if line is None else f"line {line}") from None
 
 
-def iter_json_lines(text: str, source: str | Path) -> Iterator[tuple[int, Any]]:
-    """``(line number, parsed value)`` for every non-blank line of a JSON-lines text."""
-    for number, line in enumerate(text_lines(text), start=1):
+def iter_json_lines(text: str | Iterable[str], source: str | Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed value)`` for every non-blank line of a JSON-lines text, or of its lines as they are
+    read from an open file (so a large file streams)."""
+    lines = text_lines(text) if isinstance(text, str) else (line.rstrip("\r\n") for line in text)
+    for number, line in enumerate(lines, start=1):
         if line.strip():
             yield number, parse_json(line, source, number)
+
+
+def json_objects(text: str | Iterable[str], source: str | Path, needs: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Like :func:`iter_json_lines`, but every value must be a JSON object: a DataError names the line and says
+    what each line ``needs`` (``"a string field 'text'"``)."""
+    for number, record in iter_json_lines(text, source):
+        if not isinstance(record, dict):
+            raise DataError(f"each line needs {needs}", source, f"line {number}")
+        yield number, record
 
 
 def record_location(where: str, record: Any, id_key: str = "id") -> str:
