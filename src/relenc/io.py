@@ -60,9 +60,9 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a fresh empty directory beside ``target``; when the block ends without error, swap it in as ``target``.
 
-    If the block raises, the temp directory is removed and ``target`` is left as it was. The temp directory is made
-    with :func:`os.mkdir`, not :func:`tempfile.mkdtemp`: mkdtemp makes it private (0700), and the swapped-in model
-    directory would stay unreadable to other users; ``mkdir`` gives it the ordinary mode (0777 less the umask).
+    If the block raises, the temp directory is removed and ``target`` is left as it was. Everything in it gets the
+    ordinary modes (0666 or 0777 less the umask) before the swap: some writers (safetensors) create files private
+    (0600), and a model directory other users cannot read is a broken one for them.
     It sits in ``target``'s parent, so the swap is a rename on one file system. A process killed inside the block
     leaves its temp directory (``.<name>.<random>.tmp``) behind, never a partial ``target``.
     """
@@ -72,10 +72,20 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
+        _ordinary_modes(tmp)
         replace_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # the block's own error is the one to report
         raise
+
+
+def _ordinary_modes(root: Path) -> None:
+    """``root`` and everything under it readable as the umask allows: 0777 or 0666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (root, *root.rglob("*")):
+        if not path.is_symlink():
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def replace_dir(new: str | Path, target: str | Path) -> None:

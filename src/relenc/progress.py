@@ -53,4 +53,7 @@ def progress_bar(
         columns += [SpinnerColumn(), TextColumn("{task.description}")]
         columns += [TextColumn(template) for template in fields]
         columns.append(TimeElapsedColumn())
-    return Progress(*columns, console=Console(stderr=True), disable=not enabled, transient=transient)
+    console = Console(stderr=True)
+    # a transient bar off a terminal draws nothing useful and leaves a blank line before what follows (an error)
+    disable = not enabled or (transient and not console.is_terminal)
+    return Progress(*columns, console=console, disable=disable, transient=transient)

@@ -62,7 +62,29 @@ def test_directory_instead_of_file(tmp_path: Path) -> None:
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "bin.jsonl"
     path.write_bytes(b'{"id": "\xff"}\n')
-    expect(path, "jsonl", None, "not UTF-8 text (invalid start byte at byte 8)")
+    expect(path, "jsonl", "line 1", "not UTF-8 text (invalid start byte at byte 8); save the file as UTF-8")
+
+
+def test_not_utf8_names_the_line_and_the_byte_in_the_file(tmp_path: Path) -> None:
+    """The line an editor shows and the byte offset a hex viewer shows, counting a leading byte-order mark."""
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + b'1\t"<e1>A</e1> b <e2>C</e2>."\nOther\n\n2\t"caf\xe9"\n')
+    expect(path, "semeval", "line 4", "not UTF-8 text (invalid continuation byte at byte 45)")
+
+
+def test_crlf_and_lone_cr_line_ends_are_read_as_newlines(tmp_path: Path) -> None:
+    record = '{"id": "1", "tokens": ["a", "b"], "h": {"start": 0, "end": 1}, "t": {"start": 1, "end": 2}}'
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(f"{record}\r\n{record.replace('1', '2', 1)}\r".encode())
+    assert [ex.id for ex in read_dataset(path, "jsonl")] == ["1", "2"]
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_an_empty_file_is_an_error_when_examples_are_required(tmp_path: Path, content: str) -> None:
+    path = write(tmp_path, "empty.jsonl", content)
+    assert read_dataset(path, "jsonl") == []  # data stats and convert may read an empty file
+    with pytest.raises(DataError, match=r"empty\.jsonl: holds no examples \(read as jsonl\); check the file"):
+        read_dataset(path, "jsonl", allow_empty=False)
 
 
 # --- invalid JSON ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ SAMPLES = {
     "tacred": (FIX / "tacred.json").read_text(),
     "fewrel": (FIX / "fewrel.json").read_text(),
     "jsonl": (FIX / "generic.jsonl").read_text(),
+    "spert": (FIX / "spert.json").read_text(),
 }
 
 

@@ -86,8 +86,11 @@ def test_batch_job_resumes_and_records_errors(model_dir: str, nlp: object, tmp_p
     assert "does not match the document text" in rows[1]["error"]
     assert set(rows[0]["relations"][0]) == {"head", "relation", "tail", "score"}
     assert set(rows[0]["relations"][0]["head"]) == {"text", "start", "end", "type"}
-    # a crash mid-line: the cut line is dropped and that document is done again; the others are skipped
-    out.write_text(out.read_text().rsplit("\n", 2)[0] + "\n" + '{"id": "c", "rel')
+    # a kill -9 in the middle of the last line, before the partial file became OUT: the cut line is dropped and
+    # that document is done again; the others are skipped (more such cases in test_batch.py)
+    partial = out.with_name(".out.jsonl.partial")
+    out.rename(partial)
+    partial.write_text(partial.read_text().rsplit("\n", 2)[0] + "\n" + '{"id": "c", "rel')
     stats = extract_file(pipe, src, out, progress=False)
     assert (stats.skipped, stats.documents) == (2, 1)
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b", "c"]

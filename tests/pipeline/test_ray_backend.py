@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -103,18 +103,31 @@ def test_a_failing_document_is_recorded_not_fatal(both_engines: dict[str, tuple[
 
 
 @pytest.mark.integration
-def test_cli_rerun_skips_finished_documents(
-    ray_instance: None, model_dir: str, source: Path, tmp_path: Path, run_cli: RunCli
+def test_cli_rerun_on_ray_finishes_a_crashed_local_job(
+    ray_instance: None,
+    model_dir: str,
+    source: Path,
+    tmp_path: Path,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = ExtractionConfig(threshold=0.0)  # the CLI's defaults, with every positive prediction kept
     full, _ = local_run(model_dir, source, tmp_path / "local.jsonl", config)
     lines = full.decode().splitlines(keepends=True)
     out = tmp_path / "ray.jsonl"
-    # a crash after 2 documents, in the middle of the 3rd's line (at a chunk boundary, so that the rerun classifies
-    # the same documents together as the full run, and the scores are bound to be the same bytes)
-    out.write_text("".join(lines[:2]) + lines[2][:25], encoding="utf-8")
-    args = ["extract", str(source), str(out), "--model", model_dir, "--threshold", "0", "--chunk", "2"]
-    code, stdout, stderr = run_cli([*args, "--engine", "ray", "--workers", "1", "--no-progress"])
+    args = ["extract", str(source), str(out), "--model", model_dir, "--threshold", "0", "--chunk", "2", "--no-progress"]
+    # the local engine killed after one chunk (at a chunk boundary, so that the rerun classifies the same documents
+    # together as the full run, and the scores are bound to be the same bytes), in the middle of the 3rd line
+    with monkeypatch.context() as patch:
+        patch.setattr(Pipeline, "extract_many", crash_on_second_call(Pipeline.extract_many))
+        with pytest.raises(Killed):
+            run_cli(args)
+    assert not out.exists()
+    partial = out.with_name(".ray.jsonl.partial")
+    assert partial.read_text(encoding="utf-8") == "".join(lines[:2])
+    with partial.open("a", encoding="utf-8") as fh:
+        fh.write(lines[2][:25])
+    code, stdout, stderr = run_cli([*args, "--engine", "ray", "--workers", "1"])
     assert code == 0, stderr
     assert json.loads(stdout.splitlines()[-1]) == {
         "documents": 4,
@@ -122,7 +135,26 @@ def test_cli_rerun_skips_finished_documents(
         "failed": 0,
         "relations": sum(len(json.loads(line)["relations"]) for line in lines[2:]),
     }
-    assert out.read_bytes() == full
+    assert out.read_bytes() == full and not partial.exists()
+
+
+class Killed(BaseException):
+    """As good as a kill -9 for the code under test: no ``except`` in relenc catches it."""
+
+
+def crash_on_second_call(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, which kills the process when called a second time: after the first chunk (the first chunk holds
+    the bad document, so its one-at-a-time retry must get through too: those are calls of ``extract``)."""
+    calls = []
+
+    def crashing(self: Pipeline, texts: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(texts) > 1:
+            calls.append(1)
+        if len(calls) > 1:
+            raise Killed
+        return method(self, texts, *args, **kwargs)
+
+    return crashing
 
 
 @pytest.mark.integration
@@ -131,7 +163,7 @@ def test_a_worker_that_cannot_load_the_model_is_one_clear_error(
 ) -> None:
     with pytest.raises(RelencError, match=r"on a Ray worker: .*nowhere is not a relenc model directory"):
         extract_file_ray(str(tmp_path / "nowhere"), source, tmp_path / "out.jsonl", progress=False, workers=1)
-    assert (tmp_path / "out.jsonl").read_bytes() == b""
+    assert list(tmp_path.iterdir()) == []  # no OUT, no partial file, no state file
 
 
 def test_without_ray_the_module_imports_and_the_engine_says_which_extra_to_install(
@@ -157,3 +189,19 @@ def test_ray_client_addresses_are_refused_with_advice(source: Path, tmp_path: Pa
     code, _, stderr = run_cli([*args, "--ray-address", "ray://head:10001"])
     assert code == 2 and "Ray Data does not run over Ray Client" in stderr and "--ray-address auto" in stderr
     assert not (tmp_path / "o.jsonl").exists()  # refused before anything was written
+
+
+def test_windows_are_the_local_chunks_and_a_bad_line_comes_after_the_chunks_before_it(tmp_path: Path) -> None:
+    from relenc.pipeline.batch import OutputFiles, pending_chunks
+    from relenc.pipeline.ray_backend import _windows
+
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in DOCUMENTS[:5]) + "{bad\n", encoding="utf-8")
+    files = OutputFiles(path, tmp_path / "out.jsonl", overwrite=False, job=None)
+    windows = list(_windows(files, chunk=2, window=1, stats=BatchStats(), notify=print))
+    assert [len(chunks) for chunks, _ in windows] == [1, 1, 0]
+    assert str(windows[-1][1]).endswith(
+        "docs.jsonl, line 6, column 2: invalid JSON: Expecting property name enclosed in double quotes"
+    )
+    local = pending_chunks(files, 2, BatchStats())
+    assert [chunks[0] for chunks, _ in windows[:2]] == [next(local), next(local)]

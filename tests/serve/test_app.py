@@ -140,7 +140,13 @@ def test_serve_compile_warms_up_before_serving(
     monkeypatch.setattr(
         RelationExtractor, "predict", lambda self, ex, *a, **k: events.append(f"predict {len(ex)}") or predict(self, ex)
     )
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: events.append(f"serve on {kwargs['port']}"))
-    code, _, stderr = run_cli(["serve", str(tmp_path), "--port", "8123", "--compile"])
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        events.append(f"serve on {sockets[0].getsockname()[1]}")
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    port = free_port()
+    code, _, stderr = run_cli(["serve", str(tmp_path), "--port", str(port), "--compile"])
     assert code == 0, stderr
-    assert events == ["compile", "predict 1", "predict 2", "serve on 8123"]  # both batch shapes, then serving
+    assert events == ["compile", "predict 1", "predict 2", f"serve on {port}"]  # both batch shapes, then serving

@@ -6,7 +6,9 @@ single ``error: ...`` line on stderr with a non-zero exit status (``--debug`` sh
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import typer
 
@@ -32,18 +34,23 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the one place errors become ``error:`` lines and exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
     _register()
     try:
-        app(args=args, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except RelencError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        _print_error(str(exc))
+        sys.exit(2)
+    except OSError as exc:  # the last resort: the places that write files say more, but none may end in a traceback
+        if debug:
+            raise
+        _print_error(_os_error(exc))
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -59,3 +66,43 @@ def main(argv: list[str] | None = None) -> None:
             print(f"error: {exc.format_message()}", file=sys.stderr)
             sys.exit(exc.exit_code)
         raise
+    if isinstance(code, int) and code:  # typer turns Ctrl-C into a returned 130 when not standalone
+        if code == 130:
+            print("error: aborted", file=sys.stderr)
+        sys.exit(code)
+
+
+def _print_error(message: str) -> None:
+    """One ``error:`` line per line of the message (a config with three bad fields gives three lines)."""
+    for line in message.splitlines() or [""]:
+        print(f"error: {line}", file=sys.stderr)
+
+
+def _os_error(exc: OSError) -> str:
+    """``<path>: <reason>`` for a file-system error that no command turned into a RelencError itself."""
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    reason = exc.strerror or str(exc)
+    if not paths:
+        return f"{reason}; check the output paths and the free disk space"
+    return f"{' -> '.join(paths)}: {reason}; check the path, its permissions and the free disk space"
+
+
+def check_output(path: Path, directory: bool = False) -> None:
+    """Refuse an output path that cannot be written, before hours of work are done for it.
+
+    ``path`` is a file to write (``directory=False``) or a directory to create or fill; missing parents are
+    fine (they are created), but the nearest existing one must be a writable directory.
+    """
+    if path.exists() and path.is_dir() != directory:
+        found, wanted = ("a file", "a directory") if directory else ("a directory", "a file path")
+        raise RelencError(f"{path}: is {found}; give {wanted} for this output")
+    parent = path if directory and path.is_dir() else path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise RelencError(f"{path}: cannot be created because {parent} is a file; choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise RelencError(
+            f"{path}: cannot write in {parent} (permission denied or read-only); choose another path or make "
+            "the directory writable"
+        )

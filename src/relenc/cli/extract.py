@@ -1,23 +1,33 @@
-"""``relenc extract IN OUT --model DIR``: raw text in, triples with character offsets out."""
+"""``relenc extract IN OUT --model DIR``: raw text in, triples with character offsets out.
+
+The files, resuming and refusals are :mod:`relenc.pipeline.batch`'s; this module only parses the options.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from relenc.cli import app
+from relenc.cli import app, check_output
 from relenc.nlp import DEFAULT_SPACY_MODEL
+
+if TYPE_CHECKING:
+    from relenc.pipeline.batch import BatchStats
+    from relenc.pipeline.extract import ExtractionConfig
 
 
 @app.command("extract")
 def extract_command(
     source: Annotated[Path, typer.Argument(help="Text (one document per line) or JSONL ({id, text, entities?}).")],
-    output: Annotated[Path, typer.Argument(help="JSONL out: one line per document with its relations.")],
+    output: Annotated[
+        Path, typer.Argument(help="JSONL out: one line per document with its relations, written when the job ends.")
+    ],
     model: Annotated[str, typer.Option("--model", "-m", help="A trained model (or run) directory.")],
     candidates: Annotated[
         str, typer.Option(help="entities (spaCy NER) or noun_chunks (heads of noun chunks, SemEval-style).")
@@ -37,11 +47,17 @@ def extract_command(
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster this machine belongs to (auto, host:6379); default: start one here.")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            help="Replace an OUT this job did not write (another file, or the output of another input, model or "
+            "settings), once the new output is complete."
+        ),
+    ] = False,
 ) -> None:
-    """Extract triples from documents; rerunning skips documents already in OUT."""
+    """Extract triples from documents; rerunning the same job goes on where it stopped (after a crash too)."""
     from relenc.errors import RelencError
-    from relenc.pipeline.batch import extract_file
-    from relenc.pipeline.extract import ExtractionConfig, load_pipeline
+    from relenc.pipeline.extract import ExtractionConfig
 
     if candidates not in ("entities", "noun_chunks"):
         raise RelencError(f"--candidates must be entities or noun_chunks, got {candidates!r}")
@@ -49,6 +65,7 @@ def extract_command(
         raise RelencError(f"--engine must be local or ray, got {engine!r}")
     if engine == "local" and (workers is not None or ray_address is not None):
         raise RelencError("--workers and --ray-address need --engine ray")
+    check_output(output)  # a directory or an unwritable place is refused now, not when the first chunk is done
     config = ExtractionConfig(
         candidates=candidates,  # type: ignore[arg-type]
         threshold=threshold,
@@ -56,13 +73,41 @@ def extract_command(
         spacy_model=spacy_model,
         compile=compile_model,
     )
+    stats = _run(engine, model, source, output, config, chunk, progress, overwrite, workers, ray_address)
+    print(json.dumps(asdict(stats)))
+    Console(stderr=True).print(f"wrote {stats.documents} documents ({stats.skipped} already done) to {output}")
+
+
+def _run(
+    engine: str,
+    model: str,
+    source: Path,
+    output: Path,
+    config: ExtractionConfig,
+    chunk: int,
+    progress: bool,
+    overwrite: bool,
+    workers: int | None,
+    ray_address: str | None,
+) -> BatchStats:
+    """The job on the chosen engine; both record the same job settings, so either can resume the other's output."""
     if engine == "ray":
         from relenc.pipeline.ray_backend import extract_file_ray
 
-        stats = extract_file_ray(
-            model, source, output, config, chunk=chunk, progress=progress, workers=workers, address=ray_address
+        return extract_file_ray(
+            model,
+            source,
+            output,
+            config,
+            chunk=chunk,
+            progress=progress,
+            workers=workers,
+            address=ray_address,
+            overwrite=overwrite,
         )
-    else:
-        stats = extract_file(load_pipeline(model, config), source, output, chunk=chunk, progress=progress)
-    print(json.dumps(asdict(stats)))
-    Console(stderr=True).print(f"wrote {stats.documents} documents ({stats.skipped} already done) to {output}")
+    from relenc.pipeline.batch import extract_file, job_settings
+    from relenc.pipeline.extract import load_pipeline
+
+    load = functools.partial(load_pipeline, model, config)  # called once OUT is known to be writable
+    job = job_settings(model, config)
+    return extract_file(load, source, output, chunk=chunk, progress=progress, overwrite=overwrite, job=job)

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from relenc.cli import app
+from relenc.cli import app, check_output
+from relenc.errors import RelencError
 from relenc.models.strategies import STRATEGY_NAMES
+
+if TYPE_CHECKING:
+    from relenc.data.example import Example
+    from relenc.models.extractor import Prediction
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="tacred, semeval, kbp37, fewrel or jsonl.")]
 
@@ -28,6 +34,11 @@ FreezeRelation = Annotated[
         help="Hybrid: keep the relation encoder fixed while the joint classifier trains.",
     ),
 ]
+
+Resume = Annotated[
+    bool, typer.Option(help="Continue the run in OUTPUT (same config); a finished run is only reported.")
+]
+Overwrite = Annotated[bool, typer.Option(help="Delete the run already in OUTPUT, then train a new one.")]
 
 
 @app.command("train")
@@ -55,13 +66,18 @@ def train_command(
     precision: Annotated[str | None, typer.Option(help="auto, bf16 or fp32.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config; flags override it.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in OUTPUT.")] = False,
+    resume: Resume = False,
+    overwrite: Overwrite = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Train a relation extractor; the best model on dev is saved to OUTPUT/model."""
+    """Train a relation extractor; the best model on dev is saved to OUTPUT/model.
+
+    OUTPUT must hold no run, unless --resume continues the run in it or --overwrite replaces it.
+    """
     from relenc.training.config import RunConfig
     from relenc.training.run import train_run
 
+    check_output(output, directory=True)
     base = RunConfig.from_yaml(config) if config is not None else RunConfig()
     run_config = base.override(
         **{
@@ -83,7 +99,11 @@ def train_command(
             "model.freeze_relation_encoder": freeze_relation_encoder,
         }
     )
-    results = train_run(run_config, output, resume=resume, progress=progress)
+    _print_done(train_run(run_config, output, resume=resume, progress=progress, overwrite=overwrite), output)
+
+
+def _print_done(results: dict[str, Any], output: Path) -> None:
+    """The run's best dev score and where its model is: for a finished run that --resume found, all it does."""
     best: dict[str, float] = results["best_dev"]
     Console(stderr=True).print(
         f"done: best dev {results['metric']} F1 {best.get('f1', 0.0):.2f} at step {results['best_step']}; "
@@ -109,9 +129,11 @@ def evaluate_command(
     from relenc.evaluation.scorers import check_metric, default_metric
     from relenc.models.extractor import RelationExtractor
 
-    extractor = RelationExtractor.from_pretrained(model_dir)
-    examples = read_dataset(data, fmt)
+    if predictions is not None:
+        check_output(predictions)
     chosen = check_metric(metric) if metric else default_metric(fmt)
+    examples = read_dataset(data, fmt, allow_empty=False)
+    extractor = RelationExtractor.from_pretrained(model_dir)
     result = evaluate(extractor, examples, chosen, batch_size, precision, source=data)
     if predictions is not None:
         _write_predictions(predictions, examples, result.predictions)
@@ -153,13 +175,17 @@ def predict_command(
 ) -> None:
     """Predict a relation for every example: JSONL lines with id, label and score."""
     from relenc.data.readers import read_dataset
+    from relenc.evaluation.evaluate import encode_located
     from relenc.models.extractor import RelationExtractor
 
+    if output is not None:
+        check_output(output)
+    examples = read_dataset(data, fmt, allow_empty=False)
     extractor = RelationExtractor.from_pretrained(model_dir)
     if compile_model:
         extractor.compile()
-    examples = read_dataset(data, fmt)
-    preds = extractor.predict(examples, batch_size=batch_size, precision=precision)
+    items = encode_located(extractor, examples, data)
+    preds = extractor.predict(examples, batch_size=batch_size, precision=precision, encoded=items)
     if output is not None:
         _write_predictions(output, examples, preds)
         return
@@ -167,8 +193,15 @@ def predict_command(
         sys.stdout.write(json.dumps({"id": ex.id, "label": pred.label, "score": round(pred.score, 6)}) + "\n")
 
 
-def _write_predictions(path: Path, examples: list, preds: list) -> None:
+def _write_predictions(path: Path, examples: Sequence[Example], preds: Sequence[Prediction]) -> None:
+    """Write the predictions atomically (a failure leaves no file, or the old one, never a part of the new one);
+    a file-system failure (disk full, a directory that became read-only) names the path."""
     from relenc.evaluation.predictions import write_predictions
 
     rows = [{"id": ex.id, "label": p.label, "score": round(p.score, 6)} for ex, p in zip(examples, preds, strict=True)]
-    write_predictions(rows, path)
+    try:
+        write_predictions(rows, path)
+    except OSError as exc:
+        raise RelencError(
+            f"{path}: cannot write the predictions ({exc.strerror or exc}); choose another path or free some space"
+        ) from exc

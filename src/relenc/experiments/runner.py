@@ -237,7 +237,7 @@ def _train(config: RunConfig, run_dir: Path, progress: bool) -> tuple[dict[str, 
         return json.loads(results.read_text(encoding="utf-8")), "reused"
     results.unlink(missing_ok=True)  # from another config: must not pass for this one's if training stops early
     resume = same and (run_dir / CHECKPOINT_DIR).is_dir()
-    trained = train_run(config, run_dir, resume=resume, progress=progress)
+    trained = train_run(config, run_dir, resume=resume, overwrite=not resume, progress=progress)
     checkpoint = run_dir / CHECKPOINT_DIR
     if checkpoint.is_dir():
         shutil.rmtree(checkpoint)

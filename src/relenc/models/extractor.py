@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import save_file
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from relenc import __version__
@@ -33,6 +34,7 @@ from relenc.data.labels import LabelSet
 from relenc.encoding.builder import InputBuilder, InputConfig
 from relenc.errors import RelencError
 from relenc.io import atomic_dir
+from relenc.models import checks
 from relenc.models.encoders import resolve_encoder
 from relenc.models.engine import InferenceEngine, Inputs, Item, counting_progress, in_order
 from relenc.models.model import ModelOutput, RelationModel
@@ -91,21 +93,42 @@ def encoder_dir(source: str, prefer: Sequence[str] = ("main", "relation", "entit
             candidate = Path(source) / "encoders" / role
             if candidate.is_dir():
                 return str(candidate)
-        raise RelencError(f"{source} holds no encoder for roles {', '.join(prefer)}")
+        raise RelencError(f"{source} holds no encoder for roles {', '.join(prefer)}; {checks.RESAVE}")
     return resolve_encoder(source)
 
 
 def load_encoder(source: str, prefer: Sequence[str] = ("main", "relation", "entity")) -> tuple[Any, Any]:
-    """Tokenizer and encoder model for a name, path or relenc model dir (safetensors only, offline for paths)."""
+    """Tokenizer and encoder model for a name, path or relenc model dir (safetensors only, offline for paths).
+
+    A local directory is checked first (:func:`relenc.models.checks.check_encoder_dir`): transformers would load
+    one without its tokenizer files, or report damaged weights with a traceback. Every failure is one RelencError
+    naming the directory; for the encoder of a saved model it says to re-save the model.
+    """
     location = encoder_dir(source, prefer)
+    saved = _is_model_encoder(location)
+    fix = checks.RESAVE if saved else checks.ENCODER_FIX
+    if Path(location).is_dir():
+        checks.check_encoder_dir(Path(location), fix)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
+    except Exception as exc:  # tokenizers raises a bare Exception for a tokenizer.json it cannot parse
+        raise RelencError(f"{location}: cannot load the tokenizer of encoder {source!r} ({exc}); {fix}") from exc
+    try:
         model = AutoModel.from_pretrained(location, use_safetensors=True)
-    except OSError as exc:
-        raise RelencError(f"cannot load encoder {source!r} from {location}: {exc}") from exc
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise RelencError(f"{location}: cannot load encoder {source!r} ({exc}); {fix}") from exc
     if tokenizer.mask_token is None:
         raise RelencError(f"encoder {source!r} has no mask token; the [MASK] strategies need one")
+    rows = model.get_input_embeddings().num_embeddings
+    checks.check_vocab(Path(location), len(tokenizer), rows, exact=saved, fix=fix)
     return tokenizer, model
+
+
+def _is_model_encoder(location: str) -> bool:
+    """True for the ``encoders/<role>`` directory of a saved model, whose tokenizer and weights were saved together
+    (so their sizes must agree exactly, and the fix for a broken one is to re-save the model)."""
+    path = Path(location)
+    return path.parent.name == "encoders" and is_model_dir(path.parent.parent)
 
 
 class RelationExtractor:
@@ -257,33 +280,40 @@ class RelationExtractor:
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, mlm: bool = False) -> RelationExtractor:
-        """Load a saved model directory (offline; JSON and safetensors only)."""
+        """Load a saved model directory (offline; JSON and safetensors only).
+
+        Every file is checked as it is read (:mod:`relenc.models.checks`), so a model that loads is the model that
+        was saved: a missing or damaged file, a tokenizer without its markers or a head for other labels is one
+        RelencError that names the file and says what to do, never a traceback or a silently broken model.
+        """
         root = Path(directory)
         if not is_model_dir(root) and is_model_dir(root / "model"):
             root = root / "model"  # a run directory: take its best model
         if not is_model_dir(root):
             raise RelencError(f"{root} is not a relenc model directory (no {CONFIG_NAME})")
-        try:
-            config = json.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
-            spec = get_strategy(config["strategy"])
-            labels = LabelSet(tuple(config["labels"]), config.get("negative_label"))
-            inputs = {role: InputConfig(**config["inputs"][role]) for role in spec.roles}
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise RelencError(f"{root / CONFIG_NAME}: malformed model config ({exc})") from exc
-        sources = {role: str(root / "encoders" / role) for role in spec.roles}
+        saved = checks.read_config(root / CONFIG_NAME)
+        sources = {role: root / "encoders" / role for role in saved.spec.roles}
+        for role, path in sources.items():
+            if not path.is_dir():
+                raise checks.broken(
+                    path, f"the directory is missing; the {saved.spec.name} strategy needs a {role} encoder"
+                )
         extractor = cls.build(
-            spec.name,
-            labels,
-            sources,
-            inputs,
-            layer=config.get("layer", -1),
-            dropout=config.get("dropout", 0.1),
-            frozen=config.get("frozen", []),
+            saved.spec.name,
+            saved.labels,
+            {role: str(path) for role, path in sources.items()},
+            saved.inputs,
+            layer=saved.layer,
+            dropout=saved.dropout,
+            frozen=saved.frozen,
             mlm=mlm,
         )
-        extractor.settings["sources"] = config.get("sources", sources)
+        for role, part in extractor.parts.items():
+            checks.check_tokens(sources[role], part.builder)
+        extractor.settings["sources"] = saved.sources or {role: str(path) for role, path in sources.items()}
         head: Any = extractor.model.head
-        head.load_state_dict(load_file(str(root / HEAD_NAME)))
+        expected = {name: tensor.shape for name, tensor in head.state_dict().items()}
+        head.load_state_dict(checks.read_head(root / HEAD_NAME, expected, saved))
         extractor.model.eval()
         return extractor
 

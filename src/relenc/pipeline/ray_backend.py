@@ -2,13 +2,15 @@
 
 The output is byte for byte what the local engine writes, because everything that decides it is shared:
 
-* the driver reads IN with the same reader (same ids, same validation) and skips the documents already in OUT;
+* the driver reads IN with the same reader (same ids, same validation), refuses and resumes the same outputs, and
+  skips the documents already written, through the same :class:`relenc.pipeline.batch.OutputFiles`;
 * it cuts the remaining documents into the same chunks of ``chunk`` documents the local engine classifies together
   (the model batches candidates of a chunk by length, so another grouping could change a score in its last digit);
 * one chunk is one row of a Ray dataset, and a worker runs it through the local engine's own ``_process``, so the
   lines and error records are the same code's;
-* the driver appends the chunks' lines to OUT in input order, flushed and fsynced chunk by chunk, so an
-  interrupted job keeps every line already written and a rerun skips those documents.
+* the driver appends the chunks' lines to ``.OUT.partial`` in input order, fsynced chunk by chunk, and renames it
+  over OUT at the end, so an interrupted job keeps every line already written, a rerun skips those documents, and
+  OUT is only ever a finished output (either engine can resume the other's job).
 
 ``map_batches`` runs a pool of actors (:class:`_ChunkExtractor`) that each load the model once per window of
 chunks. The driver reads IN one window at a time (``window`` chunks, 1,000 by default), so its memory does not grow
@@ -20,18 +22,24 @@ On a cluster (``address``), relenc, its ``nlp`` extra and the model directory mu
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
 from relenc.errors import DataError, RelencError
-from relenc.pipeline.batch import BatchStats, _process, done_ids, pending_chunks
+from relenc.pipeline.batch import (
+    BatchStats,
+    Document,
+    Notify,
+    OutputFiles,
+    _process,
+    job_settings,
+    pending_chunks,
+    to_stderr,
+)
 from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, load_pipeline
 from relenc.progress import progress_bar
-
-Document = tuple[str, str, list[Entity] | None]
 
 # One chunk per Ray block (so results stream back, and are written, chunk by chunk), up to this many blocks.
 _MAX_BLOCKS = 10_000
@@ -48,6 +56,8 @@ def extract_file_ray(
     cpus_per_worker: int = 1,
     address: str | None = None,
     window: int = 1000,
+    overwrite: bool = False,
+    notify: Notify = to_stderr,
 ) -> BatchStats:
     """:func:`relenc.pipeline.batch.extract_file` on Ray: ``workers`` actors, each loading ``model_dir`` once.
 
@@ -60,6 +70,9 @@ def extract_file_ray(
     The input is read ``window`` chunks at a time, each window run to the end before the next is read: the driver
     holds at most ``window * chunk`` documents, whatever the size of the input, and the workers load the model again
     for each window (seconds, against the minutes a window of 32,000 documents takes).
+
+    ``overwrite`` and ``notify`` are the local engine's; the job recorded for resuming is ``model_dir`` with
+    ``config`` (:func:`relenc.pipeline.batch.job_settings`), as ``relenc extract`` records it on either engine.
     """
     if chunk < 1 or cpus_per_worker < 1 or window < 1 or (workers is not None and workers < 1):
         raise RelencError("chunk, window, workers and cpus per worker must be at least 1")
@@ -69,25 +82,24 @@ def extract_file_ray(
             "Ray Data). Run relenc on a node of the cluster with --ray-address auto, or submit it as a Ray job."
         )
     ray = _import_ray()
+    config = config or ExtractionConfig()
     if Path(model_dir).exists():  # workers on other nodes do not start in our working directory
         model_dir = str(Path(model_dir).resolve())
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.touch()  # as the local engine leaves it: OUT exists even when there was nothing to do
     stats = BatchStats()
-    config = config or ExtractionConfig()
     started = False
-    try:
-        for chunks, read_error in _windows(source, done_ids(out), chunk, window, stats):
-            if chunks:
-                started = _connect(ray, address, workers, cpus_per_worker) or started  # once: then Ray is up
-                pool = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
-                _run(ray, model_dir, config, chunks, out, stats, pool, cpus_per_worker, progress)
-            if read_error is not None:
-                raise read_error
-    finally:
-        if started:
-            ray.shutdown()
+    with OutputFiles(source, output, overwrite, job_settings(model_dir, config)) as files:
+        try:
+            for chunks, read_error in _windows(files, chunk, window, stats, notify):
+                if chunks:
+                    started = _connect(ray, address, workers, cpus_per_worker) or started  # once: then Ray is up
+                    pool = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
+                    _run(ray, model_dir, config, chunks, files, stats, pool, cpus_per_worker, progress)
+                if read_error is not None:
+                    raise files.stopped(read_error, stats)
+            files.finish()
+        finally:
+            if started:
+                ray.shutdown()
     return stats
 
 
@@ -102,13 +114,13 @@ def _import_ray() -> Any:
 
 
 def _windows(
-    source: str | Path, finished: set[str], chunk: int, window: int, stats: BatchStats
+    files: OutputFiles, chunk: int, window: int, stats: BatchStats, notify: Notify
 ) -> Iterator[tuple[list[list[Document]], DataError | None]]:
     """The local engine's chunks, ``window`` at a time. A malformed line ends the input: the chunks before it come
-    with the error, to be raised once they are written, so both engines leave the same OUT behind."""
+    with the error, to be raised once they are written, so both engines leave the same partial output behind."""
     chunks: list[list[Document]] = []
     try:
-        for docs in pending_chunks(source, finished, chunk, stats):
+        for docs in pending_chunks(files, chunk, stats, notify):
             chunks.append(docs)
             if len(chunks) == window:
                 yield chunks, None
@@ -140,13 +152,13 @@ def _run(
     model_dir: str,
     config: ExtractionConfig,
     chunks: list[list[Document]],
-    out: Path,
+    files: OutputFiles,
     stats: BatchStats,
     workers: int,
     cpus_per_worker: int,
     progress: bool,
 ) -> None:
-    """Classify the chunks on the actor pool and append their lines to ``out`` in input order as they arrive."""
+    """Classify the chunks on the actor pool and append their lines to the output in input order as they arrive."""
     rows = [{"index": i, "docs": _encode(docs)} for i, docs in enumerate(chunks)]
     dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), _MAX_BLOCKS)).map_batches(
         _ChunkExtractor,
@@ -159,10 +171,7 @@ def _run(
     dataset.context.print_on_execution_start = False
     waiting: dict[int, dict[str, Any]] = {}  # results that arrived before an earlier chunk's
     following = 0
-    with (
-        out.open("a", encoding="utf-8") as fh,
-        progress_bar(enabled=progress, total_known=False, transient=True) as bar,
-    ):
+    with progress_bar(enabled=progress, total_known=False, transient=True) as bar:
         task = bar.add_task(f"extracting on {workers} Ray workers", total=None)
         for row in dataset.iter_rows():
             if row["error"]:
@@ -170,9 +179,7 @@ def _run(
             waiting[int(row["index"])] = row
             while following in waiting:
                 done = waiting.pop(following)
-                fh.write(str(done["lines"]))
-                fh.flush()
-                os.fsync(fh.fileno())
+                files.append(str(done["lines"]))
                 stats.documents += int(done["documents"])
                 stats.failed += int(done["failed"])
                 stats.relations += int(done["relations"])

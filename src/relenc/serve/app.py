@@ -1,38 +1,66 @@
 """``relenc serve DIR``: a FastAPI app over a trained model.
 
-Endpoints: ``GET /health`` (with counts of forward passes and examples classified), ``GET /labels``,
-``POST /classify`` (sentences with given head and tail character spans), ``POST /embed`` (their relation
-embeddings: h, t, m) and ``POST /extract`` (raw text to triples). Requests are limited in size and in items, with
-clear 4xx errors. One lock keeps the model to one forward pass at a time: two passes on two cores only slow each
-other down.
-Concurrent ``/classify`` requests are batched together (dynamic batching): a single worker takes whatever has
-queued up, up to ``max_batch`` examples or ``max_wait_ms``, and runs one forward pass for all of it. On shutdown
-the worker finishes the queued work before it stops.
+Endpoints: ``GET /health`` (counts of forward passes and examples classified, queue depths and capacities),
+``GET /ready`` (503 while a queue is full), ``GET /labels``, ``POST /classify`` (sentences with given head and tail
+character spans), ``POST /embed`` (their relation embeddings: h, t, m) and ``POST /extract`` (raw text to triples).
+
+Hostile input fails alone and says why. Every request is bounded before its work starts (:class:`Limits`: body
+bytes, items, documents, characters, entities, candidate pairs; 413 naming the limit), every client error is a 4xx
+that names the field or item (422), a full queue answers 503 with ``Retry-After``, a request over its time budget
+504, and only a bug in the service is a 500 (logged with its traceback, :class:`~relenc.serve.middleware.CatchAll`).
+Each request's examples are built and encoded in its own handler, off the event loop, before they are queued, so a
+sentence that cannot be encoded fails its own request only. Off loopback an API key is required
+(:mod:`relenc.serve.security`).
+
+One lock keeps the model to one forward pass at a time: two passes on two cores only slow each other down.
+Concurrent ``/classify`` requests are batched together (dynamic batching, :class:`~relenc.serve.batcher.Batcher`).
+``/extract`` sends its candidate pairs through the same batcher in small batches that wait for every ``/classify``
+request, so a long extraction never holds the model for longer than one small batch. On shutdown the worker
+finishes the queued work before it stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, StringConstraints
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from relenc.data.example import Example
 from relenc.data.readers._common import example_from_char_spans
-from relenc.errors import RelencError
+from relenc.errors import DataError, RelencError
+from relenc.models.engine import Item, in_order
 from relenc.models.extractor import Prediction, RelationExtractor
-from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline
+from relenc.models.strategies import check_parts
+from relenc.pipeline.extract import Candidate, DeadlineExceeded, Entity, ExtractionConfig, LimitExceeded, Pipeline
+from relenc.serve.batcher import Admission, Batcher, Busy
+from relenc.serve.limits import Limits
+from relenc.serve.middleware import BearerAuth, BodyLimit, CatchAll
+
+__all__ = ["Limits", "create_app"]
+
+#: What a bad input may raise while it is turned into an example or encoded: a 422 for that item, never a 500.
+CONTENT_ERRORS = (RelencError, ValueError, UnicodeError)
+
+
+#: An entity type. Bounded, and constrained so pydantic checks it is valid Unicode: a plain ``str | None`` lets a
+#: lone surrogate (``"\ud800"``, which Python's JSON parser accepts) through, and nothing downstream can encode it.
+TypeName = Annotated[str, StringConstraints(max_length=100)]
 
 
 class SpanIn(BaseModel):
     start: int = Field(ge=0)
     end: int = Field(gt=0)
-    type: str | None = None
+    type: TypeName | None = None
 
 
 class ClassifyItem(BaseModel):
@@ -55,7 +83,7 @@ class EntityIn(BaseModel):
     text: str
     start: int = Field(ge=0)
     end: int = Field(gt=0)
-    type: str | None = None
+    type: TypeName | None = None
 
 
 class DocumentIn(BaseModel):
@@ -67,89 +95,22 @@ class ExtractRequest(BaseModel):
     documents: list[DocumentIn] = Field(min_length=1)
 
 
-class Limits(BaseModel):
-    """What one request may ask of the service, and how requests are batched: the knobs of ``relenc serve``."""
+def create_app(
+    model: RelationExtractor, limits: Limits | None = None, nlp: Any = None, api_key: str | None = None
+) -> FastAPI:
+    """The app for one loaded model; ``nlp`` (a spaCy pipeline) is loaded on the first ``/extract`` if not given.
 
-    model_config = ConfigDict(extra="forbid")
-
-    max_body_bytes: int = Field(1_000_000, gt=0, description="Largest request body; larger ones get 413.")
-    max_items: int = Field(256, gt=0, description="Most sentences per /classify or /embed request.")
-    max_documents: int = Field(32, gt=0, description="Most documents per /extract request.")
-    max_text_chars: int = Field(20_000, gt=0, description="Longest sentence or document, in characters.")
-    max_batch: int = Field(64, gt=0, description="Largest batch of examples classified together.")
-    max_wait_ms: float = Field(5.0, ge=0, description="How long a request may wait for others to batch with.")
-
-
-class Batcher:
-    """Collects examples from concurrent requests and classifies them together."""
-
-    def __init__(self, model: RelationExtractor, limits: Limits, lock: asyncio.Lock) -> None:
-        self.model = model
-        self.limits = limits
-        self.lock = lock
-        self.queue: asyncio.Queue[tuple[list[Example], asyncio.Future[list[Prediction]]]] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
-        self.batches = 0  # forward passes so far: with ``examples``, how well requests are being batched
-        self.examples = 0
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        """Finish what is queued, then stop."""
-        await self.queue.join()
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-    async def classify(self, examples: list[Example]) -> list[Prediction]:
-        future: asyncio.Future[list[Prediction]] = asyncio.get_running_loop().create_future()
-        await self.queue.put((examples, future))
-        return await future
-
-    async def _run(self) -> None:
-        while True:
-            jobs = [await self.queue.get()]
-            size = len(jobs[0][0])
-            deadline = asyncio.get_running_loop().time() + self.limits.max_wait_ms / 1000
-            while size < self.limits.max_batch:
-                timeout = deadline - asyncio.get_running_loop().time()
-                if timeout <= 0:
-                    break
-                try:
-                    job = await asyncio.wait_for(self.queue.get(), timeout)
-                except TimeoutError:
-                    break
-                jobs.append(job)
-                size += len(job[0])
-            examples = [ex for job in jobs for ex in job[0]]
-            try:
-                async with self.lock:
-                    preds = await asyncio.to_thread(self.model.predict, examples, self.limits.max_batch)
-                self.batches += 1
-                self.examples += len(examples)
-                offset = 0
-                for batch, future in jobs:
-                    if not future.done():
-                        future.set_result(preds[offset : offset + len(batch)])
-                    offset += len(batch)
-            except Exception as exc:  # hand the failure to every waiting request, keep serving
-                for _, future in jobs:
-                    if not future.done():
-                        future.set_exception(exc)
-            finally:
-                for _ in jobs:
-                    self.queue.task_done()
-
-
-def create_app(model: RelationExtractor, limits: Limits | None = None, nlp: Any = None) -> FastAPI:
-    """The app for one loaded model; ``nlp`` (a spaCy pipeline) is loaded on the first ``/extract`` if not given."""
+    With ``api_key``, every path but ``/health`` and ``/ready`` needs ``Authorization: Bearer <api_key>``.
+    """
     from relenc import __version__
 
     limits = limits or Limits()
     lock = asyncio.Lock()
     batcher = Batcher(model, limits, lock)
+    pools = {
+        "classify": Admission("/classify and /embed", limits.max_queue),
+        "extract": Admission("/extract", limits.max_extract_queue),
+    }
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -158,47 +119,141 @@ def create_app(model: RelationExtractor, limits: Limits | None = None, nlp: Any 
         await batcher.stop()
 
     app = FastAPI(title="relenc", version=__version__, lifespan=lifespan)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and int(length) > limits.max_body_bytes:
-            return JSONResponse({"detail": f"request body over {limits.max_body_bytes} bytes"}, status_code=413)
-        return await call_next(request)
-
-    _info_routes(app, model, batcher)
-    _sentence_routes(app, model, batcher, limits, lock)
-    _extract_route(app, Pipeline(model, ExtractionConfig(), nlp=nlp), limits, lock)
+    # innermost first: the last one added is the outermost
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout_s=limits.timeout_s)
+    if api_key is not None:
+        app.add_middleware(BearerAuth, api_key=api_key)
+    app.add_middleware(CatchAll)
+    _error_handlers(app, limits)
+    _info_routes(app, model, batcher, pools, limits)
+    _sentence_routes(app, model, batcher, limits, lock, pools["classify"])
+    config = ExtractionConfig(batch_size=limits.max_batch, max_entities=limits.max_entities, max_pairs=limits.max_pairs)
+    _extract_route(app, Pipeline(model, config, nlp=nlp), batcher, limits, pools["extract"])
     app.state.batcher = batcher
+    app.state.pools = pools
     return app
 
 
-def _info_routes(app: FastAPI, model: RelationExtractor, batcher: Batcher) -> None:
-    """``/health`` and ``/labels``."""
+def _error_handlers(app: FastAPI, limits: Limits) -> None:
+    """Client errors as 4xx with a message; what no handler takes is a bug (:class:`CatchAll`, 500)."""
+
+    def answer(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        cause = exc.__cause__
+        if exc.status_code == 400 and cause is not None:  # FastAPI's "There was an error parsing the body"
+            return answer(400, f"{request.url.path}: the body cannot be parsed as JSON: {_parse_problem(cause)}")
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's own answer echoes the input, which cannot be serialised when it holds NaN or a lone surrogate
+        (that was a 500); this one gives each field's path and problem, never its value."""
+        errors = [_field_error(e) for e in exc.errors()]
+        more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
+        message = "; ".join(f"{e['field']}: {e['msg']}" for e in errors[:5]) + more
+        return JSONResponse({"detail": message, "errors": errors}, status_code=422)
+
+    @app.exception_handler(Busy)
+    async def busy(_: Request, exc: Busy) -> JSONResponse:
+        return answer(503, str(exc), {"Retry-After": str(limits.retry_after_s)})
+
+    @app.exception_handler(LimitExceeded)
+    async def too_much(request: Request, exc: LimitExceeded) -> JSONResponse:
+        return answer(413, f"{request.url.path}: {exc}")
+
+    @app.exception_handler(DeadlineExceeded)
+    async def too_slow(request: Request, exc: DeadlineExceeded) -> JSONResponse:
+        budget = f"{limits.timeout_s:g} s"
+        return answer(504, f"{request.url.path}: over its time budget of {budget} ({exc}); send less work or retry")
+
+    @app.exception_handler(RelencError)
+    async def unusable(request: Request, exc: RelencError) -> JSONResponse:
+        return answer(422, f"{request.url.path}: {exc}")
+
+    @app.exception_handler(UnicodeError)
+    async def not_unicode(request: Request, exc: UnicodeError) -> JSONResponse:
+        return answer(422, f"{request.url.path}: text that is not valid Unicode ({exc})")
+
+
+def _parse_problem(cause: BaseException) -> str:
+    """What FastAPI's JSON parsing tripped on, in words: it only says that it did."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"it is not UTF-8 ({cause.reason} at byte {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "it is nested too deeply"
+    return str(cause)[:200]
+
+
+def _field_error(error: Any) -> dict[str, Any]:
+    """One validation error as ``{"field": "items[0].h.start", "msg", "type", "loc"}``, without the input."""
+    loc = list(error["loc"])
+    if error["type"] == "json_invalid":  # loc is ("body", character offset)
+        problem = error.get("ctx", {}).get("error", "")
+        return {"field": "body", "msg": f"not valid JSON at character {loc[-1]}: {problem}", "type": "json_invalid"}
+    path = ""
+    for part in loc[1:] if loc[:1] == ["body"] else loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return {"field": path or "body", "msg": error["msg"], "type": error["type"], "loc": loc}
+
+
+def _info_routes(
+    app: FastAPI, model: RelationExtractor, batcher: Batcher, pools: dict[str, Admission], limits: Limits
+) -> None:
+    """``/health`` (liveness and load), ``/ready`` (503 while a queue is full) and ``/labels``."""
+
+    def queues() -> dict[str, dict[str, int]]:
+        return {name: {"depth": pool.depth, "capacity": pool.capacity} for name, pool in pools.items()}
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
+        """Liveness and load, without an API key: 200 while the process runs; ``status`` is ``saturated`` while a
+        queue is full, and ``queues`` gives each queue's depth and capacity."""
         return {
-            "status": "ok",
+            "status": "saturated" if any(pool.full for pool in pools.values()) else "ok",
             "strategy": model.spec.name,
             "labels": len(model.labels),
             "forward_passes": batcher.batches,
             "examples_classified": batcher.examples,
+            "model_busy": batcher.lock.locked(),
+            "queues": queues(),
         }
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        """Whether to send work here, without an API key: 503 (with Retry-After) while a queue is full."""
+        full = [pool.name for pool in pools.values() if pool.full]
+        if full:
+            detail = f"the {' and '.join(full)} queue is full; retry later"
+            body = {"ready": False, "detail": detail, "queues": queues()}
+            return JSONResponse(body, status_code=503, headers={"Retry-After": str(limits.retry_after_s)})
+        return JSONResponse({"ready": True, "queues": queues()})
 
     @app.get("/labels")
     async def labels() -> dict[str, Any]:
+        """The model's labels and its negative label."""
         return {"labels": list(model.labels.labels), "negative_label": model.labels.negative}
 
 
-def _examples(items: list[ClassifyItem], limits: Limits) -> list[Example]:
-    """Request items as examples; a 413 or 422 names the item at fault."""
-    if len(items) > limits.max_items:
-        raise HTTPException(413, f"{len(items)} items; at most {limits.max_items} per request")
+def _check_texts(texts: Sequence[str], what: str, most: int, name: str, limits: Limits) -> None:
+    """413 for too many texts, a text too long, or too many characters in all; the message names the limit."""
+    if len(texts) > most:
+        raise HTTPException(413, f"{len(texts)} {what}s; at most {most} per request ({name})")
+    for i, text in enumerate(texts):
+        if len(text) > limits.max_text_chars:
+            chars = f"{len(text)} characters, over max_text_chars={limits.max_text_chars}"
+            raise HTTPException(413, f"{what} {i}: text of {chars}")
+    total = sum(len(text) for text in texts)
+    if total > limits.max_total_chars:
+        raise HTTPException(413, f"{total} characters in all, over max_total_chars={limits.max_total_chars}")
+
+
+def _examples(items: Sequence[ClassifyItem]) -> list[Example]:
+    """Request items as examples; a 422 names the item at fault."""
     examples = []
     for i, item in enumerate(items):
-        if len(item.text) > limits.max_text_chars:
-            raise HTTPException(413, f"item {i}: text over {limits.max_text_chars} characters")
         try:
             examples.append(
                 example_from_char_spans(
@@ -211,58 +266,159 @@ def _examples(items: list[ClassifyItem], limits: Limits) -> list[Example]:
                     item.t.type,
                 )
             )
-        except RelencError as exc:
+        except CONTENT_ERRORS as exc:
             raise HTTPException(422, f"item {i}: {exc}") from None
     return examples
 
 
+def _encode(
+    model: RelationExtractor,
+    examples: Sequence[Example],
+    name: Callable[[int], str],
+    roles: Sequence[str] | None = None,
+) -> list[Item]:
+    """The examples' encodings; a 422 names the example at fault (``name(index)``) and says why.
+
+    All are encoded in one call (the tokenizer's batch call is the fast path); only if that fails are they encoded
+    one by one, to find which: the error belongs to that example, not to the request's others.
+    """
+    try:
+        return model.encode(examples, roles)
+    except CONTENT_ERRORS:
+        for i, example in enumerate(examples):
+            try:
+                model.encode([example], roles)
+            except CONTENT_ERRORS as exc:
+                problem = exc.problem if isinstance(exc, DataError) else str(exc)
+                raise HTTPException(422, f"{name(i)}: {problem}") from None
+        raise
+
+
+@contextlib.asynccontextmanager
+async def _holding(lock: asyncio.Lock, deadline: float) -> AsyncIterator[None]:
+    """Hold the model lock, or :class:`DeadlineExceeded` if it does not come free before ``deadline``."""
+    try:
+        await asyncio.wait_for(lock.acquire(), max(deadline - time.monotonic(), 0))
+    except TimeoutError:
+        raise DeadlineExceeded("ran out of time waiting for the model") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _sentence_routes(
-    app: FastAPI, model: RelationExtractor, batcher: Batcher, limits: Limits, lock: asyncio.Lock
+    app: FastAPI, model: RelationExtractor, batcher: Batcher, limits: Limits, lock: asyncio.Lock, pool: Admission
 ) -> None:
     """``/classify`` (dynamically batched across requests) and ``/embed``."""
 
+    def prepare(items: Sequence[ClassifyItem], roles: Sequence[str] | None = None) -> tuple[list[Example], list[Item]]:
+        examples = _examples(items)
+        return examples, _encode(model, examples, lambda i: f"item {i}", roles)
+
     @app.post("/classify")
     async def classify(request: ClassifyRequest) -> dict[str, Any]:
-        examples = _examples(request.items, limits)
-        try:
-            preds = await batcher.classify(examples)
-        except RelencError as exc:
-            raise HTTPException(422, str(exc)) from None
+        """A label and its probability per item; 413 over a limit, 422 for an item that cannot be used (named),
+        503 when the queue is full, 504 over the time budget."""
+        _check_texts([item.text for item in request.items], "item", limits.max_items, "max_items", limits)
+        deadline = time.monotonic() + limits.timeout_s
+        with pool.slot():
+            examples, items = await asyncio.to_thread(prepare, request.items)
+            preds = await batcher.classify(examples, items, deadline)
         return {"results": [{"label": p.label, "score": round(p.score, 6)} for p in preds]}
 
     @app.post("/embed")
     async def embed(request: EmbedRequest) -> dict[str, Any]:
-        examples = _examples(request.items, limits)
-        try:
-            async with lock:
+        """The relation embeddings (h, t, m) of each item; errors as for ``/classify``."""
+        _check_texts([item.text for item in request.items], "item", limits.max_items, "max_items", limits)
+        asked = tuple(request.parts) if request.parts is not None else model.spec.parts
+        parts = check_parts(asked, model.spec.parts, model.describe())
+        roles = sorted({model.spec.role_of(part) for part in parts})
+        deadline = time.monotonic() + limits.timeout_s
+        with pool.slot():
+            examples, items = await asyncio.to_thread(prepare, request.items, roles)
+            async with _holding(lock, deadline):
                 vectors = await asyncio.to_thread(
-                    model.embed, examples, request.parts, request.normalize, limits.max_batch
+                    model.embed, examples, parts, request.normalize, limits.max_batch, encoded=items
                 )
-        except RelencError as exc:
-            raise HTTPException(422, str(exc)) from None
         rows = [{part: matrix[i].tolist() for part, matrix in vectors.items()} for i in range(len(examples))]
         dims = {part: int(matrix.shape[1]) for part, matrix in vectors.items()}
         return {"parts": list(vectors), "dimensions": dims, "normalized": request.normalize, "embeddings": rows}
 
 
-def _extract_route(app: FastAPI, pipeline: Pipeline, limits: Limits, lock: asyncio.Lock) -> None:
+def _documents(documents: Sequence[DocumentIn], limits: Limits) -> list[list[Entity] | None]:
+    """The given entities of each document (None: spaCy finds them); 413 over the limits, 422 for a bad entity."""
+    _check_texts([d.text for d in documents], "document", limits.max_documents, "max_documents", limits)
+    given = sum(len(d.entities or []) for d in documents)
+    if given > limits.max_entities:
+        raise HTTPException(413, f"{given} entities; at most {limits.max_entities} per request (max_entities)")
+    out: list[list[Entity] | None] = []
+    for i, doc in enumerate(documents):
+        if doc.entities is None:
+            out.append(None)
+            continue
+        for j, e in enumerate(doc.entities):
+            problem = _entity_problem(doc.text, e)
+            if problem is not None:
+                raise HTTPException(422, f"document {i}, entity {j}: {problem}")
+        out.append([Entity(e.text, e.start, e.end, e.type) for e in doc.entities])
+    return out
+
+
+def _entity_problem(text: str, e: EntityIn) -> str | None:
+    """Why a given entity cannot be used (None if it can): checked here, where the document and entity are known."""
+    where = f"[{e.start}, {e.end})"
+    if not e.start < e.end <= len(text):
+        return f"span {where} is empty or out of range for a text of {len(text)} characters"
+    if text[e.start : e.end] != e.text:
+        return f"{e.text!r} {where} does not match the document text, which has {text[e.start : e.end]!r} there"
+    if not e.text.strip():
+        return f"span {where} covers only whitespace"
+    return None
+
+
+def _extract_route(app: FastAPI, pipeline: Pipeline, batcher: Batcher, limits: Limits, pool: Admission) -> None:
     """``/extract``: raw text (and optionally its entities) to triples."""
+
+    def candidates(
+        texts: list[str], entities: list[list[Entity] | None], deadline: float
+    ) -> tuple[list[Candidate], list[Item]]:
+        found = pipeline.candidates(pipeline.parse(texts, deadline), entities, deadline)
+
+        def name(k: int) -> str:
+            return f"document {found[k].doc}, pair {found[k].head.text!r} - {found[k].tail.text!r}"
+
+        return found, _encode(pipeline.model, [c.example for c in found], name)
 
     @app.post("/extract")
     async def extract(request: ExtractRequest) -> dict[str, Any]:
-        if len(request.documents) > limits.max_documents:
-            raise HTTPException(413, f"{len(request.documents)} documents; at most {limits.max_documents}")
-        for i, doc in enumerate(request.documents):
-            if len(doc.text) > limits.max_text_chars:
-                raise HTTPException(413, f"document {i}: text over {limits.max_text_chars} characters")
+        """Triples per document; 413 over the text, entity or pair limits, 422 for an entity that does not match
+        its text, 503 when the queue is full (or spaCy is missing), 504 over the time budget."""
+        entities = _documents(request.documents, limits)
         texts = [d.text for d in request.documents]
-        entities = [
-            [Entity(e.text, e.start, e.end, e.type) for e in d.entities] if d.entities is not None else None
-            for d in request.documents
-        ]
-        try:
-            async with lock:
-                results = await asyncio.to_thread(pipeline.extract_many, texts, entities)
-        except RelencError as exc:
-            raise HTTPException(422, str(exc)) from None
+        deadline = time.monotonic() + limits.timeout_s
+        with pool.slot():
+            try:
+                await asyncio.to_thread(getattr, pipeline, "nlp")  # loads spaCy on the first request
+            except RelencError as exc:
+                raise HTTPException(503, f"/extract is unavailable on this server: {exc}") from None
+            found, items = await asyncio.to_thread(candidates, texts, entities, deadline)
+            preds = await _classify_in_batches(batcher, found, items, deadline)
+        results = pipeline.triples(len(texts), found, preds)
         return {"documents": [{"relations": [asdict(t) for t in triples]} for triples in results]}
+
+
+async def _classify_in_batches(
+    batcher: Batcher, candidates: Sequence[Candidate], items: Sequence[Item], deadline: float
+) -> list[Prediction]:
+    """The candidates' predictions, one small engine batch (``extract_batch``) at a time through the batcher.
+
+    Why not one job: a job holds the model until it is done. As small background jobs, every waiting ``/classify``
+    request goes first, and the deadline is checked before each batch.
+    """
+    examples = [c.example for c in candidates]
+    results = []
+    for idx in batcher.model.engine.batches(items, batcher.limits.extract_batch):
+        preds = await batcher.classify([examples[i] for i in idx], [items[i] for i in idx], deadline, background=True)
+        results.append((idx, preds))
+    return in_order(results, len(examples), lambda preds: preds)

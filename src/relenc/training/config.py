@@ -12,6 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from relenc.data.readers._common import read_text
 from relenc.encoding.builder import InputConfig
 from relenc.errors import RelencError
 from relenc.models.strategies import StrategyName
@@ -91,21 +92,31 @@ class RunConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> RunConfig:
+        """Load and check a YAML config; every problem is a RelencError naming the file (and the line or field)."""
+        text = read_text(path)  # names the file when it is missing or not UTF-8 (with the line and byte)
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise RelencError(f"cannot read config {path}: {exc.strerror}") from exc
+            data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise RelencError(f"{path}: not valid YAML: {exc}") from exc
+            mark = getattr(exc, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).replace("\n", " ")
+            raise RelencError(f"{path}{where}: not valid YAML: {problem}") from exc
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise RelencError(
+                f"{path}: expected a mapping with 'model' and 'training' sections, got {type(data).__name__}"
+            )
         return cls.parse(data, source=str(path))
 
     @classmethod
     def parse(cls, data: dict[str, Any], source: str = "config") -> RunConfig:
+        """Validate ``data``; the RelencError has one line per problem, ``<source>: <field path>: <problem>``, so the
+        CLI prints one ``error:`` line for each and the user sees every bad field at once."""
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-            raise RelencError(f"{source}: invalid config: {problems}") from exc
+            raise RelencError("\n".join(_problem(source, err) for err in exc.errors())) from exc
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -122,3 +133,11 @@ class RunConfig(BaseModel):
                 node = node[key]
             node[leaf] = value
         return RunConfig.parse(data, source="command-line flags")
+
+
+def _problem(source: str, error: Any) -> str:
+    """One pydantic error as ``run.yaml: training.lr: Input should be greater than 0`` (no field path for a
+    problem of the whole config, such as a strategy that does not use ``entity_encoder``)."""
+    field = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{source}: {field}: {message}" if field else f"{source}: {message}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
 from relenc.evaluation.evaluate import evaluate
 from relenc.evaluation.scorers import check_metric, score
-from relenc.io import replace_dir, write_text_atomic
+from relenc.io import replace_dir, write_lines_atomic, write_text_atomic
 from relenc.models.engine import to_device
 from relenc.models.extractor import RelationExtractor
 from relenc.progress import TRAINING_FIELDS, progress_bar
@@ -148,17 +149,27 @@ def fit(
     """
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        for stale in (LOG_NAME, STATE_NAME):
-            (out / stale).unlink(missing_ok=True)
-        shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     set_seed(cfg.seed)
     acc = make_accelerator(cfg)
+    if acc.is_main_process:
+        _prepare_output(out, resume)
+    acc.wait_for_everyone()
     train, items = _encodable(extractor, train, acc)
     run = _Run(extractor, cfg, out, metric, acc)
     if set(extractor.spec.roles) <= extractor.model.frozen:
         return _fit_head_only(run, train, items, dev, progress)
     return _fit_full(run, train, items, dev, resume, progress)
+
+
+def _prepare_output(out: Path, resume: bool) -> None:
+    """A resumed run keeps its log up to the checkpoint it continues from; a new run starts without the log,
+    state and checkpoint of an earlier one."""
+    if resume:
+        _truncate_log(out, _checkpoint_step(out))
+        return
+    for stale in (LOG_NAME, STATE_NAME):
+        (out / stale).unlink(missing_ok=True)
+    shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
 
 
 def _encodable(
@@ -302,23 +313,67 @@ def _fit_full(
                 if stopped or step >= total_steps:
                     break
     elapsed = time.time() - start
-    _write_state(acc, out, step, run, done=True, train_seconds=elapsed)
+    _write_final_state(acc, out, step, run, elapsed)
     return _result(run, step, elapsed, seen, stopped)
 
 
 def _resume(run: _Run, acc: Accelerator, out: Path) -> tuple[int, float | None]:
     """Restore the checkpoint: the step to continue from (0 without one), and the recorded training seconds when
     the run had already finished (None otherwise), so the caller returns its result without training again."""
-    if not (out / CHECKPOINT_DIR).is_dir():
+    checkpoint = out / CHECKPOINT_DIR
+    if not checkpoint.is_dir():
         return 0, None
-    acc.load_state(str(out / CHECKPOINT_DIR))
-    state = json.loads((out / STATE_NAME).read_text(encoding="utf-8"))
+    acc.load_state(str(checkpoint))
+    state = _read_state(checkpoint / STATE_NAME)
     run.restore(state["run"])
-    if state.get("done"):
+    step = int(state["step"])
+    final = _read_state(out / STATE_NAME) if (out / STATE_NAME).is_file() else {}
+    if final.get("done") and final.get("step") == step:
         acc.print("this run has already finished; nothing to resume")
-        return int(state["step"]), float(state.get("train_seconds", 0.0))
-    acc.print(f"resuming from step {state['step']}")
-    return int(state["step"]), None
+        return step, float(final.get("train_seconds", 0.0))
+    acc.print(f"resuming from step {step}")
+    return step, None
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    """A trainer state file; a missing or damaged one (a checkpoint from before relenc kept its state inside it)
+    is an error that says to start again."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RelencError(
+            f"{path}: cannot read the trainer state ({exc}); start the run again with --overwrite"
+        ) from exc
+    if not isinstance(state, dict) or "step" not in state:
+        raise RelencError(f"{path}: not a trainer state; start the run again with --overwrite")
+    return state
+
+
+def _checkpoint_step(out: Path) -> int:
+    """The step of the checkpoint a resumed run continues from (0 without one: it starts again)."""
+    checkpoint = out / CHECKPOINT_DIR
+    return int(_read_state(checkpoint / STATE_NAME)["step"]) if checkpoint.is_dir() else 0
+
+
+def _truncate_log(out: Path, step: int) -> None:
+    """Keep the log lines up to the checkpoint's ``step``: a run stopped between an evaluation and its checkpoint
+    logged an evaluation that the resumed run repeats, and a run killed while writing may have left half a line."""
+    log = out / LOG_NAME
+    if not log.is_file():
+        return
+    lines = log.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if (logged := _logged_step(line)) is not None and logged <= step]
+    if len(kept) < len(lines):
+        write_lines_atomic(log, kept)
+        print(f"{log}: {len(lines) - len(kept)} lines after step {step} (the checkpoint) removed", file=sys.stderr)
+
+
+def _logged_step(line: str) -> int | None:
+    """The step of a log line; None for a line cut short by a crash while it was written."""
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _train_step(
@@ -370,23 +425,30 @@ def _evaluate_and_checkpoint(
     train_loss: float,
     out: Path,
 ) -> bool:
-    ev = evaluate(run.extractor, dev, run.metric, cfg.eval_batch_size, cfg.precision)
+    ev = evaluate(run.extractor, dev, run.metric, cfg.eval_batch_size, cfg.precision, source=cfg.dev)
     dev_scores = {"precision": ev.precision, "recall": ev.recall, "f1": ev.f1}
     stop = run.after_eval(step, step / steps_per_epoch, dev_scores, train_loss)
+    _checkpoint(run, acc, out, step)
+    return stop
+
+
+def _checkpoint(run: _Run, acc: Accelerator, out: Path, step: int) -> None:
+    """Save model, optimiser, scheduler and RNG state with the step and the best-so-far bookkeeping, and swap them
+    in as one directory: a crash at any point leaves a checkpoint whose state matches its weights."""
     acc.wait_for_everyone()
     tmp = out / f".{CHECKPOINT_DIR}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     acc.save_state(str(tmp))
     if acc.is_main_process:
+        write_text_atomic(tmp / STATE_NAME, json.dumps({"step": step, "run": run.state()}))
         replace_dir(tmp, out / CHECKPOINT_DIR)
-    _write_state(acc, out, step, run, done=False)
-    return stop
 
 
-def _write_state(acc: Accelerator, out: Path, step: int, run: _Run, done: bool, train_seconds: float = 0.0) -> None:
+def _write_final_state(acc: Accelerator, out: Path, step: int, run: _Run, train_seconds: float) -> None:
+    """Mark the run finished (``done``), so that resuming it returns its result without training again."""
     if not acc.is_main_process:
         return
-    state = {"step": step, "run": run.state(), "done": done, "train_seconds": train_seconds}
+    state = {"step": step, "run": run.state(), "done": True, "train_seconds": train_seconds}
     write_text_atomic(out / STATE_NAME, json.dumps(state))
 
 

@@ -14,8 +14,9 @@ from relenc.data.readers.fewrel import read_fewrel
 from relenc.data.readers.jsonl import read_jsonl
 from relenc.data.readers.kbp37 import read_kbp37
 from relenc.data.readers.semeval import read_semeval
+from relenc.data.readers.spert import read_spert
 from relenc.data.readers.tacred import read_tacred
-from relenc.errors import RelencError
+from relenc.errors import DataError, RelencError
 
 READERS: dict[str, Callable[[str | Path], list[Example]]] = {
     "tacred": read_tacred,
@@ -23,13 +24,21 @@ READERS: dict[str, Callable[[str | Path], list[Example]]] = {
     "kbp37": read_kbp37,
     "fewrel": read_fewrel,
     "jsonl": read_jsonl,
+    "spert": read_spert,
 }
 FORMATS: tuple[str, ...] = tuple(READERS)
 
 
-def read_dataset(path: str | Path, fmt: str) -> list[Example]:
-    """Read a data file of format ``fmt`` (one of :data:`FORMATS`); an unknown format is a RelencError."""
+def read_dataset(path: str | Path, fmt: str, *, allow_empty: bool = True) -> list[Example]:
+    """Read a data file of format ``fmt`` (one of :data:`FORMATS`); an unknown format is a RelencError.
+
+    ``allow_empty=False`` makes a file without a single example a DataError naming it: a command that trains,
+    scores or predicts would otherwise finish "successfully" having done nothing.
+    """
     reader = READERS.get(fmt)
     if reader is None:
         raise RelencError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return reader(path)
+    examples = reader(path)
+    if not examples and not allow_empty:
+        raise DataError(f"holds no examples (read as {fmt}); check the file and its format", path)
+    return examples

@@ -6,6 +6,7 @@ Every helper raises :class:`DataError`; readers add the file and the record with
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,19 +20,29 @@ from relenc.errors import DataError
 def read_text(path: str | Path) -> str:
     """The file's text, or a DataError that says why it cannot be read.
 
-    A leading byte-order mark (which some Windows editors add) is dropped, so it cannot break the first record.
+    A leading byte-order mark (which some Windows editors add) is dropped, so it cannot break the first record;
+    ``\\r\\n`` and a lone ``\\r`` become ``\\n``, as in Python's text mode. Bytes that are not UTF-8 are reported
+    with their line (what an editor shows) and their byte offset in the file (what a hex viewer shows).
     """
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8-sig")
+        data = p.read_bytes()
     except FileNotFoundError:
         raise DataError("file not found", p) from None
     except IsADirectoryError:
         raise DataError("is a directory, expected a file", p) from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", p) from None
     except OSError as exc:
         raise DataError(f"cannot read: {exc.strerror}", p) from None
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = bom + exc.start
+        line = data[:offset].count(b"\n") + 1
+        raise DataError(
+            f"not UTF-8 text ({exc.reason} at byte {offset}); save the file as UTF-8", p, f"line {line}"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def text_lines(text: str) -> list[str]:

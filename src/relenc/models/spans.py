@@ -1,0 +1,233 @@
+"""Entity recognition as span classification (as in SpERT and PURE): every span of up to ``max_width`` words is a
+candidate, classified into an entity type or ``none``.
+
+A span is represented by the encoder's vectors at its first and last word piece and a learned embedding of its width
+in words (Zhong & Chen 2021, PURE); a linear layer scores the types. Training sees every gold span and a sample of
+the other spans as negatives (SpERT samples 100 per sentence); prediction scores every candidate and keeps, greedily
+by score, the spans that do not overlap one already kept (CoNLL04-style flat entities).
+
+A recognizer is a directory::
+
+    entity_config.json        types, max_width, width_dim, dropout, max_length (rebuilds everything)
+    span_head.safetensors     the width embedding and the classifier
+    encoder/                  a Hugging Face encoder with its tokenizer
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from relenc.data.sentence import Mention, Sentence
+from relenc.errors import RelencError
+from relenc.io import atomic_dir
+
+CONFIG_NAME = "entity_config.json"
+HEAD_NAME = "span_head.safetensors"
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class SpanConfig:
+    """What the recognizer looks at and predicts."""
+
+    types: tuple[str, ...]
+    max_width: int = 10
+    width_dim: int = 25
+    dropout: float = 0.1
+    max_length: int = 256
+
+
+@dataclass(frozen=True)
+class SpanBatch:
+    """Word pieces of a batch of sentences and the candidate spans to classify, as word-piece positions."""
+
+    input_ids: torch.Tensor  # [B, L]
+    attention_mask: torch.Tensor  # [B, L]
+    starts: torch.Tensor  # [B, S] first word piece of each span
+    ends: torch.Tensor  # [B, S] last word piece (inclusive)
+    widths: torch.Tensor  # [B, S] width in words
+    mask: torch.Tensor  # [B, S] True for real spans, False for padding
+    spans: list[list[tuple[int, int]]]  # per sentence, the word spans [start, end) in order
+
+
+class SpanModel(nn.Module):
+    """Encoder -> [first piece; last piece; width embedding] per span -> type logits (index 0: ``none``)."""
+
+    def __init__(self, encoder: Any, config: SpanConfig) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = int(encoder.config.hidden_size)
+        self.width = nn.Embedding(config.max_width + 1, config.width_dim)
+        self.classifier = nn.Sequential(
+            nn.Dropout(config.dropout), nn.Linear(2 * hidden + config.width_dim, len(config.types) + 1)
+        )
+
+    def forward(self, batch: SpanBatch) -> torch.Tensor:
+        hidden = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        rows = torch.arange(hidden.size(0), device=hidden.device)[:, None]
+        features = torch.cat([hidden[rows, batch.starts], hidden[rows, batch.ends], self.width(batch.widths)], dim=-1)
+        return self.classifier(features)
+
+
+class EntityRecognizer:
+    """Tokeniser + :class:`SpanModel` + types: find typed entity spans in tokenised sentences."""
+
+    def __init__(self, tokenizer: Any, model: SpanModel, config: SpanConfig) -> None:
+        self.tokenizer = tokenizer
+        self.model = model
+        self.config = config
+
+    @classmethod
+    def build(cls, encoder: str, types: Sequence[str], **settings: Any) -> EntityRecognizer:
+        """A fresh recognizer on ``encoder`` (a name, an encoder directory or a relenc model directory)."""
+        from relenc.models.extractor import load_encoder
+
+        if not types:
+            raise RelencError("an entity recognizer needs at least one entity type")
+        config = SpanConfig(types=tuple(sorted(set(types))), **settings)
+        tokenizer, model = load_encoder(encoder)
+        return cls(tokenizer, SpanModel(model, config), config)
+
+    # ------------------------------------------------------------------------------------------- batches
+    def candidates(self, n_words: int) -> list[tuple[int, int]]:
+        """Every word span of up to ``max_width`` words, in order."""
+        width = self.config.max_width
+        return [(s, e) for s in range(n_words) for e in range(s + 1, min(n_words, s + width) + 1)]
+
+    def batch(self, tokens: Sequence[Sequence[str]], spans: Sequence[Sequence[tuple[int, int]]]) -> SpanBatch:
+        """Tokenise whole words and map each word span to word pieces; spans cut off by ``max_length`` are dropped
+        (they cannot be scored), so ``spans`` of the result may be shorter than the input's."""
+        enc = self.tokenizer(
+            [list(t) for t in tokens], is_split_into_words=True, truncation=True, max_length=self.config.max_length
+        )
+        kept: list[list[tuple[int, int]]] = []
+        rows: list[list[tuple[int, int, int]]] = []
+        for i, sentence_spans in enumerate(spans):
+            first: dict[int, int] = {}
+            last: dict[int, int] = {}
+            for piece, word in enumerate(enc.word_ids(i)):
+                if word is not None:
+                    first.setdefault(word, piece)
+                    last[word] = piece
+            ok = [(s, e) for s, e in sentence_spans if s in first and (e - 1) in last]
+            kept.append(ok)
+            rows.append([(first[s], last[e - 1], e - s) for s, e in ok])
+        width = max(1, max(len(r) for r in rows))
+        pad = [(0, 0, 0)] * width
+        table = torch.tensor([r + pad[len(r) :] for r in rows], dtype=torch.long)
+        ids = enc["input_ids"]
+        length = max(len(x) for x in ids)
+        pad_id = self.tokenizer.pad_token_id or 0
+        return SpanBatch(
+            input_ids=torch.tensor([x + [pad_id] * (length - len(x)) for x in ids]),
+            attention_mask=torch.tensor([[1] * len(x) + [0] * (length - len(x)) for x in ids]),
+            starts=table[..., 0],
+            ends=table[..., 1],
+            widths=table[..., 2],
+            mask=torch.tensor([[True] * len(r) + [False] * (width - len(r)) for r in rows]),
+            spans=kept,
+        )
+
+    def training_spans(self, sentence: Sentence, negatives: int, rng: random.Random) -> list[tuple[int, int]]:
+        """The gold spans and up to ``negatives`` other candidate spans, sampled."""
+        gold = {(m.start, m.end) for m in sentence.mentions if m.end - m.start <= self.config.max_width}
+        others = [span for span in self.candidates(len(sentence.tokens)) if span not in gold]
+        return sorted(gold) + rng.sample(others, min(negatives, len(others)))
+
+    def targets(self, sentence: Sentence, spans: Sequence[tuple[int, int]]) -> list[int]:
+        """Type index per span (0: ``none``)."""
+        index = {t: i + 1 for i, t in enumerate(self.config.types)}
+        gold = {(m.start, m.end): index.get(m.type, 0) for m in sentence.mentions}
+        return [gold.get(span, 0) for span in spans]
+
+    # ------------------------------------------------------------------------------------------- prediction
+    @torch.inference_mode()
+    def predict(
+        self, tokens: Sequence[Sequence[str]], batch_size: int = 16, precision: str = "auto"
+    ) -> list[list[tuple[Mention, float]]]:
+        """Typed, non-overlapping mentions with their probability, per sentence."""
+        from relenc.runtime import autocast
+
+        was_training = self.model.training
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        out: list[list[tuple[Mention, float]]] = []
+        try:
+            for k in range(0, len(tokens), batch_size):
+                chunk = tokens[k : k + batch_size]
+                batch = to_device(self.batch(chunk, [self.candidates(len(t)) for t in chunk]), device)
+                with autocast(precision, device):
+                    probs = torch.softmax(self.model(batch).float(), dim=-1).cpu()
+                out.extend(self._decode(probs[i], batch.spans[i]) for i in range(len(chunk)))
+        finally:
+            self.model.train(was_training)
+        return out
+
+    def _decode(self, probs: torch.Tensor, spans: Sequence[tuple[int, int]]) -> list[tuple[Mention, float]]:
+        """Greedy by score: the most probable typed spans that overlap no span already kept."""
+        found = []
+        for row, (start, end) in enumerate(spans):
+            best = int(probs[row].argmax())
+            if best:
+                found.append((float(probs[row, best]), start, end, self.config.types[best - 1]))
+        kept: list[tuple[Mention, float]] = []
+        for score, start, end, kind in sorted(found, key=lambda f: -f[0]):
+            if all(end <= m.start or m.end <= start for m, _ in kept):
+                kept.append((Mention(start, end, kind), score))
+        return sorted(kept, key=lambda pair: pair[0].start)
+
+    # ------------------------------------------------------------------------------------------- saving
+    def save_pretrained(self, directory: str | Path) -> Path:
+        target = Path(directory)
+        with atomic_dir(target) as tmp:
+            (tmp / CONFIG_NAME).write_text(json.dumps(asdict(self.config), indent=2), encoding="utf-8")
+            head = {f"width.{k}": v for k, v in self.model.width.state_dict().items()}
+            head |= {f"classifier.{k}": v for k, v in self.model.classifier.state_dict().items()}
+            save_file({k: v.detach().contiguous().cpu() for k, v in head.items()}, str(tmp / HEAD_NAME))
+            self.model.encoder.save_pretrained(tmp / "encoder", safe_serialization=True)
+            self.tokenizer.save_pretrained(tmp / "encoder")
+        return target
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> EntityRecognizer:
+        root = Path(directory)
+        try:
+            raw = json.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
+            config = SpanConfig(**{**raw, "types": tuple(raw["types"])})
+        except (OSError, json.JSONDecodeError, TypeError, KeyError) as exc:
+            raise RelencError(f"{root / CONFIG_NAME}: not an entity recognizer config ({exc})") from exc
+        recognizer = cls.build(str(root / "encoder"), config.types, **{k: v for k, v in raw.items() if k != "types"})
+        try:
+            state = load_file(str(root / HEAD_NAME))
+        except (SafetensorError, OSError) as exc:
+            raise RelencError(
+                f"{root / HEAD_NAME}: not a readable span head ({exc}); train the recognizer again"
+            ) from exc
+        recognizer.model.width.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("width.")})
+        recognizer.model.classifier.load_state_dict(
+            {k[11:]: v for k, v in state.items() if k.startswith("classifier.")}
+        )
+        recognizer.model.eval()
+        return recognizer
+
+
+def to_device(batch: SpanBatch, device: torch.device) -> SpanBatch:
+    return SpanBatch(
+        batch.input_ids.to(device),
+        batch.attention_mask.to(device),
+        batch.starts.to(device),
+        batch.ends.to(device),
+        batch.widths.to(device),
+        batch.mask.to(device),
+        batch.spans,
+    )

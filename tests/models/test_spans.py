@@ -1,0 +1,54 @@
+"""The span-based entity recognizer: candidates, word-piece mapping, learning a toy set, saving and loading."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import torch
+
+from relenc.data.sentence import Mention, Sentence
+from relenc.models.spans import EntityRecognizer
+from relenc.training.entities import EntityTrainConfig, evaluate_entities, fit_entities
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split(" "))
+
+
+SENTENCES = [
+    Sentence("1", _words("Alice works for Acme Corp ."), (Mention(0, 1, "Peop"), Mention(3, 5, "Org"))),
+    Sentence("2", _words("Bob lives in Paris ."), (Mention(0, 1, "Peop"), Mention(3, 4, "Loc"))),
+    Sentence("3", _words("Initech is based in Austin ."), (Mention(0, 1, "Org"), Mention(4, 5, "Loc"))),
+    Sentence("4", _words("Carol met Dave in Rome ."), (Mention(0, 1, "Peop"), Mention(2, 3, "Peop"))),
+]
+
+
+def test_candidates_and_word_piece_mapping(tiny_encoder: str) -> None:
+    recognizer = EntityRecognizer.build(tiny_encoder, ["Peop", "Org", "Loc"], max_width=2)
+    assert recognizer.candidates(3) == [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]
+    tokens = ("Acme-Corp", "hired", "Bob")
+    batch = recognizer.batch([tokens], [[(0, 1), (2, 3)]])
+    pieces = recognizer.tokenizer.convert_ids_to_tokens(batch.input_ids[0].tolist())
+    start, end = int(batch.starts[0, 0]), int(batch.ends[0, 0])
+    assert "".join(p.removeprefix("##") for p in pieces[start : end + 1]) == "acme-corp"  # all pieces of one word
+    assert pieces[int(batch.starts[0, 1])] == "bob" and batch.widths[0].tolist() == [1, 1]
+    rng = random.Random(0)
+    spans = recognizer.training_spans(SENTENCES[0], negatives=3, rng=rng)
+    assert spans[:2] == [(0, 1), (3, 5)] and len(spans) == 5
+    assert recognizer.targets(SENTENCES[0], spans)[:2] == [3, 2]  # types sorted: Loc 1, Org 2, Peop 3 (0: none)
+
+
+def test_learns_a_toy_set_and_round_trips(tiny_encoder: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    recognizer = EntityRecognizer.build(tiny_encoder, ["Peop", "Org", "Loc"], max_width=3)
+    cfg = EntityTrainConfig(epochs=30, batch_size=4, lr=1e-3, head_lr=5e-3, negatives=10, precision="fp32")
+    best = fit_entities(recognizer, SENTENCES, SENTENCES, cfg, tmp_path / "ner", progress=False)
+    assert best["f1"] >= 90.0, best
+    loaded = EntityRecognizer.from_pretrained(tmp_path / "ner")
+    assert evaluate_entities(loaded, SENTENCES, "fp32")["f1"] == best["f1"]
+    found = loaded.predict([s.tokens for s in SENTENCES], precision="fp32")
+    for mentions in found:  # decoded mentions never overlap
+        spans = sorted((m.start, m.end) for m, _ in mentions)
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
