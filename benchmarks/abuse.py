@@ -126,7 +126,7 @@ def raw(ctx: Ctx, head: str, chunks: Iterable[bytes], wait: float = 15) -> tuple
     were sent. A socket, so that the server alone decides when the upload ends.
     """
     port = int(ctx.url.rsplit(":", 1)[1])
-    sent = 0
+    sent, answer = 0, b""
     with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
         try:
             sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n")
@@ -135,9 +135,10 @@ def raw(ctx: Ctx, head: str, chunks: Iterable[bytes], wait: float = 15) -> tuple
                     break
                 sock.sendall(chunk)
                 sent += len(chunk)
-            answer = sock.recv(65_536)
+            while data := sock.recv(65_536):  # until the server closes the connection, after its answer
+                answer += data
         except (ConnectionError, TimeoutError):  # the server closed while we sent: an answer may have come first
-            answer = b""
+            pass
     if not answer.startswith(b"HTTP/1.1 "):
         return None, "connection closed", sent
     lines = answer.decode("latin-1").split("\r\n")

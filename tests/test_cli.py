@@ -340,3 +340,19 @@ def test_train_into_a_directory_holding_a_run(tmp_path: Path, run_cli: RunCli) -
     code, _, err = run_cli([*args, "--resume", "--overwrite"])
     assert code == 2 and "--resume continues the run in the output directory and --overwrite deletes it" in err
     assert [p.name for p in run.iterdir()] == ["run_config.yaml"]
+
+
+def test_predict_refuses_to_write_over_its_input(tmp_path: Path, run_cli: RunCli, tiny_encoder: str) -> None:
+    from relenc.data.labels import LabelSet
+    from relenc.encoding.builder import InputConfig
+    from relenc.models.extractor import RelationExtractor
+
+    model = tmp_path / "model"
+    labels = LabelSet.from_labels(["no_relation", "per:employee_of"])
+    RelationExtractor.build("ht", labels, {"main": tiny_encoder}, {"main": InputConfig()}).save_pretrained(model)
+    data = tmp_path / "data.jsonl"
+    original = (Path(__file__).parent / "fixtures" / "tiny_train.jsonl").read_text()
+    data.write_text(original)
+    code, _, err = run_cli(["predict", str(model), str(data), "--format", "jsonl", "-o", str(data)])
+    assert code == 2 and "the output is the input file" in err
+    assert data.read_text() == original

@@ -137,7 +137,8 @@ def test_empty_jsonl_file_has_no_examples(tmp_path: Path) -> None:
 
 
 def test_unknown_format_lists_the_formats() -> None:
-    with pytest.raises(RelencError, match=r"unknown format 'xml'; choose one of tacred, semeval, kbp37, fewrel, jsonl, spert"):
+    choices = "tacred, semeval, kbp37, fewrel, jsonl, spert"
+    with pytest.raises(RelencError, match=rf"unknown format 'xml'; choose one of {choices}"):
         read_dataset(FIX / "semeval.txt", "xml")
     assert FORMATS == ("tacred", "semeval", "kbp37", "fewrel", "jsonl", "spert")
 

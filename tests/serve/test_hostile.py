@@ -6,6 +6,7 @@ malformed JSON values that used to give a 500.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import select
@@ -31,6 +32,7 @@ from relenc.pipeline.extract import (
     Pipeline,
 )
 from relenc.serve.app import Limits, create_app
+from relenc.serve.batcher import BACKGROUND, FOREGROUND, GRACE_S, Batcher, Job
 
 if TYPE_CHECKING:
     from conftest import Serve
@@ -207,6 +209,34 @@ def test_waiting_classify_requests_go_before_extract_batches(
     assert order == ["classify", "classify", "extract", "extract"]
 
 
+def test_extract_batches_keep_to_their_share_while_classify_is_busy(short_model: Any) -> None:
+    """Over its share of the model's recent time, a background batch lets a /classify request that comes within
+    GRACE_S go first; with /classify idle, or within its share, it goes at once."""
+
+    async def next_job(busy: list[float], active: bool, foreground_after: float | None) -> tuple[int, float]:
+        batcher = Batcher(short_model, Limits(), asyncio.Lock())
+        batcher._busy = busy
+        batcher._last_foreground = time.monotonic() if active else -10.0
+        loop = asyncio.get_running_loop()
+        batcher.queue.put_nowait((BACKGROUND, 0, Job([], [], loop.create_future())))
+        if foreground_after is not None:
+            job = Job([], [], loop.create_future())
+            loop.call_later(foreground_after, batcher.queue.put_nowait, (FOREGROUND, 1, job))
+        start = time.monotonic()
+        priority, _ = await batcher._next()
+        return priority, time.monotonic() - start
+
+    over = [0.1, 1.0]  # background had most of the recent time
+    assert asyncio.run(next_job(over, True, 0.01))[0] == FOREGROUND
+    priority, waited = asyncio.run(next_job(over, True, None))
+    assert priority == BACKGROUND and GRACE_S <= waited < GRACE_S + 0.5  # no /classify came: it went after all
+    priority, waited = asyncio.run(next_job(over, False, 0.01))
+    assert priority == BACKGROUND and waited < GRACE_S  # /classify idle: no waiting
+    within = [1.0, 0.1]
+    priority, waited = asyncio.run(next_job(within, True, 0.01))
+    assert priority == BACKGROUND and waited < GRACE_S
+
+
 def test_a_full_queue_answers_503_and_ready_says_so(
     short_model: Any, serve: Serve, monkeypatch: pytest.MonkeyPatch, gate: threading.Event
 ) -> None:
@@ -283,10 +313,7 @@ def raw_chunked(url: str, total: int, chunk: int = 16_384) -> tuple[bytes, int]:
         if sent >= total:
             sock.sendall(b"0\r\n\r\n")
         response = b""
-        while b"\r\n\r\n" not in response or len(response.split(b"\r\n\r\n", 1)[1]) < 20:
-            data = sock.recv(65_536)
-            if not data:
-                break
+        while data := sock.recv(65_536):  # until the server closes the connection, after the answer
             response += data
     return response, sent
 
@@ -323,6 +350,8 @@ def test_a_body_that_stops_arriving_gets_408(short_model: Any, serve: Serve) -> 
             start = time.monotonic()
             response = sock.recv(65_536)
             waited = time.monotonic() - start
+            while data := sock.recv(65_536):  # the rest, until the server closes the connection
+                response += data
     assert response.startswith(b"HTTP/1.1 408"), response
     assert b"did not arrive within 0.5 s" in response
     assert waited < 5

@@ -180,6 +180,8 @@ def predict_command(
 
     if output is not None:
         check_output(output)
+        if output.exists() and Path(data).exists() and output.samefile(data):
+            raise RelencError(f"{output}: the output is the input file {data}; write the predictions elsewhere")
     examples = read_dataset(data, fmt, allow_empty=False)
     extractor = RelationExtractor.from_pretrained(model_dir)
     if compile_model:

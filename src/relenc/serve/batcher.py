@@ -4,9 +4,9 @@
 ``predict``. Encoding happens in each request's handler, so a request that cannot be encoded fails alone, before it
 is queued; and if a gathered batch still fails, its jobs are retried one by one, so one request's error never
 becomes its neighbours' answer. ``/extract`` hands its candidate pairs over one small batch at a time, as
-*background* jobs: each runs alone, and only when no ``/classify`` request is waiting, so a long extraction delays
-a classification by one small batch at most (measured: 16x the p99 of ``/classify`` when they took turns first come,
-first served).
+*background* jobs: each runs alone, only when no ``/classify`` request is waiting, and within a share of the
+model's time while ``/classify`` requests keep coming (:data:`BACKGROUND_SHARE`), so a long extraction delays a
+classification by one small batch at most.
 
 :class:`Admission` bounds the waiting work: a request takes a slot before it waits for the model, and a full pool
 answers 503 at once (:class:`Busy`) instead of letting the queue and everyone's latency grow without end.
@@ -33,10 +33,11 @@ logger = logging.getLogger("relenc.serve")
 FOREGROUND, BACKGROUND = 0, 1  # queue priorities: lower first
 #: While /classify requests keep coming (one was classified within ACTIVE_S), /extract's batches get at most
 #: BACKGROUND_SHARE of the model's recent time (decayed by DECAY per pass): over it, a background batch waits up to
-#: GRACE_S (about a client's round trip) for a /classify request to go first. Measured on 2 cores, 16 clients: with
-#: turns taken first come, first served the p99 of /classify grew 16x beside an /extract flood; with priority alone,
-#: 5.8x (each gap between a client's answer and its next request let a background batch in).
-BACKGROUND_SHARE, ACTIVE_S, GRACE_S, DECAY = 0.25, 1.0, 0.05, 0.9
+#: GRACE_S (about a client's round trip) for a /classify request to go first. Measured with benchmarks/abuse.py
+#: (hybrid, 2 cores, 16 clients): beside the abuse, the p99 of /classify grew 16x with turns taken first come, first
+#: served; 5.8x with priority alone (each gap between a client's answer and its next request let a background batch
+#: in); 2.7x with this share.
+BACKGROUND_SHARE, ACTIVE_S, GRACE_S, DECAY = 0.25, 0.25, 0.05, 0.9
 
 
 class Busy(Exception):

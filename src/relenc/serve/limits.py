@@ -34,7 +34,9 @@ class Limits(BaseModel):
         64, gt=0, description="Most /classify and /embed requests waiting or running at once; more get 503."
     )
     max_extract_queue: int = Field(4, gt=0, description="Most /extract requests waiting or running at once (503).")
-    timeout_s: float = Field(30.0, gt=0, description="Time budget of one request, in seconds; over it, 504.")
+    timeout_s: float = Field(
+        30.0, gt=0, description="Time budget of one request, in seconds: 408 while its body arrives, 504 after."
+    )
     retry_after_s: int = Field(1, gt=0, description="The Retry-After header, in seconds, of a 503 for a full queue.")
     max_batch: int = Field(64, gt=0, description="Largest batch of examples classified together.")
     extract_batch: int = Field(
