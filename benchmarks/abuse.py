@@ -49,6 +49,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from loopback import free_port, launch
 from relenc.serve.limits import Limits
 
 LIMITS = Limits(timeout_s=5.0)  # the server runs with these (a short time budget, so that 504s come quickly)
@@ -92,12 +93,6 @@ Result = tuple[str, bool]  # what happened, and whether it was what the case exp
 
 
 # ----------------------------------------------------------------------------------------- helpers
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def detail(response: httpx.Response) -> str:
     try:
         return str(response.json().get("detail", ""))
@@ -553,20 +548,7 @@ def start_server(model: str, port: int, key: str, log: Path) -> subprocess.Popen
     options = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.model_dump().items()]
     command = [sys.executable, "-m", "relenc", "serve", model, "--host", "127.0.0.1", "--port", str(port), *options]
     env = {**os.environ, "RELENC_API_KEY": key, "HF_HUB_OFFLINE": "1"}
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the server exited with code {server.returncode}; its log:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    server.kill()
-    sys.exit(f"the server did not answer /health within 300 s; its log: {log}")
+    return launch(command, port, log, env)
 
 
 def print_table(title: str, rows: list[dict[str, Any]]) -> None:

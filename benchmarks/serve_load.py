@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,18 +32,13 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from loopback import free_port, launch
 from relenc.data.readers import read_dataset
 from relenc.models.extractor import RelationExtractor
 from relenc.runtime import bf16_native
 
 DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TEST = DATA / "semeval2010_task8/SemEval2010_task8_all_data/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -56,20 +50,7 @@ def cpu_seconds(pid: int) -> float:
 def start_server(model: str, port: int, max_wait_ms: float, log: Path, compile_model: bool) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "relenc", "serve", model, "--port", str(port), "--max-wait-ms", str(max_wait_ms)]
     command += ["--compile"] if compile_model else []
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the server exited with code {server.returncode}; its log:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    server.kill()
-    sys.exit(f"the server did not answer /health within 300 s; its log: {log}")
+    return launch(command, port, log)
 
 
 async def load(url: str, items: list[dict[str, Any]], concurrency: int) -> tuple[list[float], float]:

@@ -32,7 +32,7 @@ def test_strict_needs_types_boundaries_do_not() -> None:
     assert scores.strict_micro.precision == 50.0 and scores.strict_micro.recall == 50.0  # Work_For's head is wrong
     assert scores.boundaries_micro.f1 == 100.0
     assert scores.entities.f1 == pytest.approx(100 * 2 / 3)
-    rows = {row.type: row for row in scores.relation_types}
+    rows = {row.label: row for row in scores.relation_types}
     assert rows["Work_For"].f1 == 0.0 and rows["OrgBased_In"].f1 == 100.0
     assert scores.strict_macro_f1 == 50.0
 

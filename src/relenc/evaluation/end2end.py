@@ -21,31 +21,21 @@ from dataclasses import dataclass
 
 from relenc.data.sentence import Sentence
 from relenc.errors import DataError
-
-
-@dataclass(frozen=True)
-class TypeRow:
-    """Precision, recall and F1 of one relation or entity type, with its gold and predicted counts."""
-
-    type: str
-    precision: float
-    recall: float
-    f1: float
-    support: int
-    predicted: int
+from relenc.evaluation.scorers import RelationRow
 
 
 @dataclass(frozen=True)
 class End2EndScores:
-    """Strict and boundaries relation scores (micro and macro), entity scores, and the per-type tables."""
+    """Strict and boundaries relation scores (micro and macro), entity scores, and the per-type tables (rows of
+    the per-relation report, whose ``label`` is the relation or entity type; ``all`` for the micro rows)."""
 
-    strict_micro: TypeRow
+    strict_micro: RelationRow
     strict_macro_f1: float
-    boundaries_micro: TypeRow
+    boundaries_micro: RelationRow
     boundaries_macro_f1: float
-    entities: TypeRow
-    relation_types: tuple[TypeRow, ...]
-    entity_types: tuple[TypeRow, ...]
+    entities: RelationRow
+    relation_types: tuple[RelationRow, ...]
+    entity_types: tuple[RelationRow, ...]
 
 
 def score_end2end(gold: Sequence[Sentence], predicted: Sequence[Sentence]) -> End2EndScores:
@@ -97,12 +87,12 @@ def _of(keys: set[tuple[object, ...]], relation: str) -> set[tuple[object, ...]]
     return {key for key in keys if key[2] == relation}
 
 
-def _row(name: str, gold: AbstractSet[object], pred: AbstractSet[object]) -> TypeRow:
+def _row(name: str, gold: AbstractSet[object], pred: AbstractSet[object]) -> RelationRow:
     right = len(gold & pred)
     precision = 100 * right / len(pred) if pred else 0.0
     recall = 100 * right / len(gold) if gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return TypeRow(name, precision, recall, f1, len(gold), len(pred))
+    return RelationRow(name, precision, recall, f1, len(gold), len(pred))
 
 
 def _mean(values: Iterable[float]) -> float:

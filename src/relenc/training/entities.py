@@ -97,7 +97,7 @@ def evaluate_entities(recognizer: EntityRecognizer, sentences: Sequence[Sentence
         "precision": e.precision,
         "recall": e.recall,
         "f1": e.f1,
-        "per_type": {row.type: row.f1 for row in scores.entity_types},
+        "per_type": {row.label: row.f1 for row in scores.entity_types},
     }
 
 
