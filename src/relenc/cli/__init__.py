@@ -12,7 +12,11 @@ from pathlib import Path
 
 import typer
 
+from relenc.data.readers import FORMATS
 from relenc.errors import RelencError
+
+#: The data formats, as every ``--format`` option's help lists them (from the readers' one list).
+FORMATS_HELP = f"Data format: {', '.join(FORMATS)}."
 
 app = typer.Typer(
     name="relenc",

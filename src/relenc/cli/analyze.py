@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from relenc.cli import app
+from relenc.cli import FORMATS_HELP, app
 from relenc.nlp import DEFAULT_SPACY_MODEL
 
 # the options whose declarations take several lines, named so that the command's signature stays readable
@@ -43,7 +43,7 @@ def analyze_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for analysis.json and the PNG figures.")],
     models: ModelsArg = None,
     data: Annotated[str | None, typer.Option("--data", help="Labelled test file the models are analysed on.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="tacred, semeval, kbp37, fewrel or jsonl.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help=FORMATS_HELP)] = None,
     train: TrainOpt = None,
     records: RecordsOpt = None,
     max_examples: MaxExamplesOpt = None,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from relenc.cli import app
+from relenc.cli import FORMATS_HELP, app
 from relenc.models.strategies import STRATEGY_NAMES
 
 
@@ -23,7 +23,7 @@ def embed_command(
     ],
     data: Annotated[str, typer.Argument(metavar="INPUT", help="A data file with head and tail marked.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the vectors and embeddings.json.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="tacred, semeval, kbp37, fewrel or jsonl.")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMATS_HELP)] = "jsonl",
     parts: Annotated[
         str | None, typer.Option(help="Comma-separated parts among h, t, m. Default: every part SOURCE gives.")
     ] = None,

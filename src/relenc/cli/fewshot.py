@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from relenc.cli import app
+from relenc.cli import FORMATS_HELP, app
 
 
 @app.command("fewshot")
@@ -21,7 +21,7 @@ def fewshot_command(
         ),
     ],
     data: Annotated[str, typer.Option("--data", help="Labelled data; every relation is a candidate class.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="tacred, semeval, kbp37, fewrel or jsonl.")] = "fewrel",
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMATS_HELP)] = "fewrel",
     strategy: Annotated[
         list[str] | None,
         typer.Option(

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from relenc.cli import app, check_output
+from relenc.cli import FORMATS_HELP, app, check_output
 from relenc.errors import RelencError
 from relenc.models.strategies import STRATEGY_NAMES
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from relenc.data.example import Example
     from relenc.models.extractor import Prediction
 
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="tacred, semeval, kbp37, fewrel or jsonl.")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help=FORMATS_HELP)]
 
 
 FreezeEntity = Annotated[
