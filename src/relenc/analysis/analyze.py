@@ -98,10 +98,10 @@ def check_inputs(models: Sequence[Path], data: str | None, fmt: str | None, reco
     if models and (data is None or fmt is None):
         raise RelencError("analysing models needs --data and --format")
     if models:
-        from relenc.models.extractor import is_model_dir
+        from relenc.models.extractor import model_root
 
         for path in models:
-            if not (is_model_dir(path) or is_model_dir(path / "model")):
+            if model_root(path) is None:
                 raise RelencError(f"{path} is not a relenc model or run directory")
 
 

@@ -21,11 +21,11 @@ def export_onnx_command(
     """Write model.onnx next to the model; refuse (and remove it) if any prediction differs from PyTorch's."""
     from relenc.data.readers import read_dataset
     from relenc.errors import RelencError
-    from relenc.models.extractor import RelationExtractor, is_model_dir
+    from relenc.models.extractor import RelationExtractor, model_root
     from relenc.models.onnx import OnnxPredictor, export_onnx
 
-    directory = model_dir if is_model_dir(model_dir) else model_dir / "model"
-    extractor = RelationExtractor.from_pretrained(directory)
+    extractor = RelationExtractor.from_pretrained(model_dir)  # an error names a directory that is neither
+    directory = model_root(model_dir) or model_dir
     examples = read_dataset(check, fmt)[:limit]
     path = export_onnx(extractor, directory, examples)
     torch_preds = extractor.predict(examples, precision="fp32")

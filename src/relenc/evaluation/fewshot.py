@@ -260,7 +260,7 @@ class EmbeddingSource:
     """
 
     def __init__(self, source: str, precision: str = "auto", batch_size: int = 64, progress: bool = False) -> None:
-        from relenc.models.extractor import RelationExtractor, is_model_dir
+        from relenc.models.extractor import RelationExtractor, model_root
         from relenc.runtime import resolve_precision
 
         if batch_size < 1:
@@ -272,7 +272,7 @@ class EmbeddingSource:
         self.seconds = 0.0  # time spent in encoder passes
         self.encoded = 0  # examples run through an encoder (each pass counts)
         path = Path(source).expanduser()
-        self.is_model = is_model_dir(path) or is_model_dir(path / "model")
+        self.is_model = model_root(path) is not None
         if self.is_model:
             model = RelationExtractor.from_pretrained(path)
             self.kind = model.spec.name

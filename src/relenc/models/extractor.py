@@ -86,6 +86,15 @@ def is_model_dir(path: str | Path) -> bool:
     return (Path(path) / CONFIG_NAME).is_file()
 
 
+def model_root(path: str | Path) -> Path | None:
+    """The model directory ``path`` names: itself, or a run directory's best model (``path/model``); None if neither.
+    Every command that takes "a model (or run) directory" resolves it here."""
+    for candidate in (Path(path), Path(path) / "model"):
+        if is_model_dir(candidate):
+            return candidate
+    return None
+
+
 def encoder_dir(source: str, prefer: Sequence[str] = ("main", "relation", "entity")) -> str:
     """Where the encoder weights of ``source`` are: inside a relenc model dir, or the resolved name itself."""
     if is_model_dir(source):
@@ -286,11 +295,10 @@ class RelationExtractor:
         was saved: a missing or damaged file, a tokenizer without its markers or a head for other labels is one
         RelencError that names the file and says what to do, never a traceback or a silently broken model.
         """
-        root = Path(directory)
-        if not is_model_dir(root) and is_model_dir(root / "model"):
-            root = root / "model"  # a run directory: take its best model
-        if not is_model_dir(root):
-            raise RelencError(f"{root} is not a relenc model directory (no {CONFIG_NAME})")
+        found = model_root(directory)
+        if found is None:
+            raise RelencError(f"{directory} is not a relenc model directory (no {CONFIG_NAME})")
+        root = found
         saved = checks.read_config(root / CONFIG_NAME)
         sources = {role: root / "encoders" / role for role in saved.spec.roles}
         for role, path in sources.items():

@@ -53,10 +53,10 @@ class EmbeddingsInfo:
 def load_embedder(source: str, strategy: str | None = None) -> RelationExtractor:
     """A model directory as trained (``strategy`` must then be None or the model's), or an encoder read as
     ``strategy`` (default ``ht_mask``: h, t and m from one pass over the sentence with the prompt)."""
-    from relenc.models.extractor import RelationExtractor, is_model_dir
+    from relenc.models.extractor import RelationExtractor, model_root
 
     path = Path(source).expanduser()
-    if is_model_dir(path) or is_model_dir(path / "model"):
+    if model_root(path) is not None:
         model = RelationExtractor.from_pretrained(path)
         if strategy is not None and strategy != model.spec.name:
             raise RelencError(
