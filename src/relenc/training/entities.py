@@ -27,6 +27,7 @@ from relenc.io import write_text_atomic
 from relenc.models.spans import EntityRecognizer, to_device
 from relenc.progress import TRAINING_FIELDS, progress_bar
 from relenc.runtime import autocast
+from relenc.training.trainer import adamw
 
 
 class EntityTrainConfig(BaseModel):
@@ -58,7 +59,7 @@ def fit_entities(
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     model = recognizer.model
-    optimizer = _optimizer(model, cfg)
+    optimizer = adamw(model, cfg.lr, cfg.head_lr, cfg.weight_decay, lambda name: not name.startswith("encoder."))
     steps = cfg.epochs * math.ceil(len(train) / cfg.batch_size)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * steps), steps)
     best: dict[str, Any] = {"f1": -1.0}
@@ -127,13 +128,3 @@ def _step(
     scheduler.step()
     optimizer.zero_grad()
     return float(loss.item())
-
-
-def _optimizer(model: nn.Module, cfg: EntityTrainConfig) -> torch.optim.Optimizer:
-    """AdamW; the new span head learns faster than the pre-trained encoder; no decay on biases and norms."""
-    groups: dict[tuple[float, float], list[nn.Parameter]] = {}
-    for name, param in model.named_parameters():
-        lr = cfg.lr if name.startswith("encoder.") else cfg.head_lr
-        decay = 0.0 if param.ndim < 2 or "norm" in name.lower() else cfg.weight_decay
-        groups.setdefault((lr, decay), []).append(param)
-    return torch.optim.AdamW([{"params": p, "lr": lr, "weight_decay": wd} for (lr, wd), p in groups.items()])

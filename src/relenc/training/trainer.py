@@ -16,7 +16,7 @@ import math
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,17 +217,23 @@ def _label_ids(extractor: RelationExtractor, examples: Sequence[Example]) -> tor
 
 
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW with the usual no-decay set (biases, norms) and a larger learning rate for the new head."""
+    return adamw(model, cfg.lr, cfg.head_lr, cfg.weight_decay, lambda name: name.startswith(("head.", "mlm_heads.")))
+
+
+def adamw(
+    model: nn.Module, lr: float, head_lr: float, weight_decay: float, is_new: Callable[[str], bool]
+) -> torch.optim.Optimizer:
+    """AdamW with the usual no-decay set (biases, norms) and a larger learning rate for the parameters that start
+    fresh (``is_new(name)``: a classifier or span head) than for the pre-trained encoder."""
     groups: dict[tuple[float, float], list[nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        new = name.startswith(("head.", "mlm_heads."))
-        lr = cfg.head_lr if new else cfg.lr
-        decay = 0.0 if param.ndim < 2 or "norm" in name.lower() else cfg.weight_decay
-        groups.setdefault((lr, decay), []).append(param)
+        rate = head_lr if is_new(name) else lr
+        decay = 0.0 if param.ndim < 2 or "norm" in name.lower() else weight_decay
+        groups.setdefault((rate, decay), []).append(param)
     return torch.optim.AdamW(
-        [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()],
+        [{"params": ps, "lr": rate, "weight_decay": wd} for (rate, wd), ps in groups.items()],
         betas=(0.9, 0.999),
         eps=1e-8,
     )
