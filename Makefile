@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: pip then takes the CPU wheel and never a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,nlp,serve,onnx,analysis,ray,parquet]'
+	$(BIN)/pip install --quiet -e '.[dev,nlp,serve,onnx,analysis,ray,parquet,tune]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -20,7 +20,8 @@ from rich.table import Table
 
 from relenc.data.readers.spert import read_spert_sentences
 from relenc.models.spans import EntityRecognizer
-from relenc.training.entities import EntityTrainConfig, evaluate_entities, fit_entities
+from relenc.training.config import EntityTrainConfig
+from relenc.training.entities import evaluate_entities, fit_entities
 
 DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data")) / "conll04"
 
@@ -30,13 +31,14 @@ def main() -> None:
     parser.add_argument("--encoder", default="minilm")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--lr", type=float, default=None, help="Encoder learning rate (default: the config's).")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/entities"))
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     train, dev, test = (read_spert_sentences(DATA / f"{split}_triples.json") for split in ("train", "dev", "test"))
     types = sorted({m.type for s in train for m in s.mentions})
     recognizer = EntityRecognizer.build(args.encoder, types)
-    cfg = EntityTrainConfig(epochs=args.epochs, seed=args.seed)
+    cfg = EntityTrainConfig(epochs=args.epochs, seed=args.seed, **({"lr": args.lr} if args.lr else {}))
     out = args.runs_dir / f"conll04-{args.encoder}-s{args.seed}"
     best = fit_entities(recognizer, train, dev, cfg, out)
     start = time.time()

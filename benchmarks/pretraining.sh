@@ -10,9 +10,10 @@ DATASET="${1:-semeval}"
 EPOCHS="${2:-3}"
 PY=.venv/bin/python
 mkdir -p runs
-[ -f runs/pairs/wiki_pairs.jsonl ] || .venv/bin/relenc mine-pairs "$DATA/wikipedia_en_sample" --output runs/pairs/wiki_pairs.jsonl
+# resumable: a finished run returns at once, an interrupted one goes on where it stopped
+.venv/bin/relenc mine-pairs "$DATA/wikipedia_en_sample" --output runs/pairs/wiki_sample
 # the first 4,000 mined pairs (8,000 sentences), one epoch: 125 steps of 32 pairs (18 min on 2 shared cores)
-[ -f runs/enc-pairs-m/config.json ] || .venv/bin/relenc pretrain --pairs runs/pairs/wiki_pairs.jsonl --variant m \
+[ -f runs/enc-pairs-m/config.json ] || .venv/bin/relenc pretrain --pairs runs/pairs/wiki_sample --variant m \
     --batch-size 32 --max-examples 4000 --epochs 1 --lr 2e-5 --seed 13 --output runs/enc-pairs-m --no-progress
 cp runs/enc-pairs-m/pretrain_results.json benchmarks/results/pretrain-enc-pairs-m.json
 # further arguments go to strategies.py, e.g. `--max-train-examples 8000` for the KBP37 budget of docs/results.md

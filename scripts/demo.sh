@@ -1,49 +1,40 @@
 #!/usr/bin/env bash
-# The main job on the offline default: train the MiniLM [H,T]+MASK hybrid on SemEval-2010 Task 8, score it on
-# the test split with the official metric, show a few predictions, and extract triples from a sample paragraph.
-# About 5-8 minutes on 2 CPU cores.
-# Point it at other data with RELENC_DATA_DIR (the folder that holds semeval2010_task8/).
+# The main job on the offline default: train the whole extractor for raw text on CoNLL04 with MiniLM (an entity
+# recognizer, a relation classifier, a no-relation threshold tuned on dev), score it end to end on the test split,
+# and extract triples from a paragraph of news text. About 10 minutes on 2 CPU cores.
+# Point it at other data with RELENC_DATA_DIR (the folder that holds conll04/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${RELENC_DATA_DIR:-$(cd .. && pwd)/shared/data}"
-SEM="$DATA/semeval2010_task8/SemEval2010_task8_all_data"
-TRAIN="$SEM/SemEval2010_task8_training/TRAIN_FILE.TXT"
-TEST="$SEM/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT"
-RUN="${RELENC_DEMO_RUN:-runs/demo-hybrid}"
+TRAIN="$DATA/conll04/train_triples.json"
+DEV="$DATA/conll04/dev_triples.json"
+TEST="$DATA/conll04/test_triples.json"
+RUN="${RELENC_DEMO_RUN:-runs/demo-conll04}"
 RELENC=.venv/bin/relenc
 export HF_HUB_OFFLINE=1
 
 if [ ! -f "$TRAIN" ]; then
-  echo "error: SemEval-2010 Task 8 not found at $SEM (set RELENC_DATA_DIR)" >&2
+  echo "error: CoNLL04 not found at $DATA/conll04 (set RELENC_DATA_DIR)" >&2
   exit 1
 fi
 
-echo "== 1. the data"
-$RELENC data stats "$TRAIN" --format semeval --encoder minilm
+echo "== 1. the data: sentences with typed entities and the relations between them"
+$RELENC data stats "$TRAIN" --format spert --encoder minilm
 
-echo "== 2. train the hybrid: an [H,T] entity encoder, a [MASK] relation encoder, then the joint classifier"
-# RELENC_DEMO_TRAIN_ARGS adds flags, e.g. "--max-train-examples 300" for a quick smoke run
+echo "== 2. train the extractor: relation classifier, entity recognizer, then the decisions tuned on dev"
+# RELENC_DEMO_TRAIN_ARGS adds flags, e.g. "--max-train-examples 100" for a quick smoke run
 # shellcheck disable=SC2086
-$RELENC train --config configs/demo.yaml --train "$TRAIN" --output "$RUN" ${RELENC_DEMO_TRAIN_ARGS:-}
+$RELENC train --config configs/demo-conll04.yaml --train "$TRAIN" --dev "$DEV" --output "$RUN" --resume \
+  ${RELENC_DEMO_TRAIN_ARGS:-}
 
-echo "== 3. official SemEval-2010 Task 8 score on the test split"
-$RELENC evaluate "$RUN" "$TEST" --format semeval --metric semeval --predictions "$RUN/test_predictions.jsonl"
+echo "== 3. end to end on the test split: entities and relations found from the tokens alone"
+$RELENC evaluate "$RUN" "$TEST" --format spert --report
 
-echo "== 4. a few test predictions"
-head -n 5 "$RUN/test_predictions.jsonl"
-
-echo "== 5. triples from raw text (candidates: heads of spaCy noun chunks, as SemEval's nominals)"
-SAMPLE="$RUN/sample.txt"
+echo "== 4. triples from a paragraph of news text"
+SAMPLE="$RUN/news.txt"
 cat > "$SAMPLE" <<'TEXT'
-The burst has been caused by water hammer pressure. A woman poured the milk into a jar in the kitchen.
-The company fabricates plastic chairs, and the chairs are shipped to a warehouse in the harbour.
+Maria Lopez, a reporter for the Boston Globe, lives in Cambridge, Massachusetts. The Boston Globe is based in Boston. She interviewed David Chen, a lawyer at Goodwin Procter, in Boston on Tuesday.
 TEXT
-rm -f "$RUN/sample_triples.jsonl"
-$RELENC extract "$SAMPLE" "$RUN/sample_triples.jsonl" --model "$RUN" --candidates noun_chunks --threshold 0.6 --no-progress
-.venv/bin/python - "$RUN/sample_triples.jsonl" <<'PY'
-import json, sys
-for line in open(sys.argv[1], encoding="utf-8"):
-    doc = json.loads(line)
-    for r in doc["relations"]:
-        print(f"  {r['head']['text']:>10} --{r['relation']}--> {r['tail']['text']}  ({r['score']:.2f})")
-PY
+rm -f "$RUN/news_triples.jsonl"
+$RELENC extract "$SAMPLE" "$RUN/news_triples.jsonl" --model "$RUN" --no-progress
+.venv/bin/python scripts/show_triples.py "$RUN/news_triples.jsonl"

@@ -10,7 +10,7 @@ import pytest
 from relenc.analysis.entity_types import EntityTyper
 from relenc.errors import RelencError
 from relenc.nlp import DEFAULT_SPACY_MODEL, load_spacy
-from relenc.pretraining.pairs import mine_pairs
+from relenc.pretraining.pairs import MiningSettings
 
 
 def test_default_model_name_is_the_one_constant_everywhere() -> None:
@@ -18,7 +18,7 @@ def test_default_model_name_is_the_one_constant_everywhere() -> None:
 
     assert ExtractionConfig().spacy_model == DEFAULT_SPACY_MODEL
     assert EntityTyper().spacy_model == DEFAULT_SPACY_MODEL
-    assert inspect.signature(mine_pairs).parameters["spacy_model"].default == DEFAULT_SPACY_MODEL
+    assert MiningSettings().spacy_model == DEFAULT_SPACY_MODEL
     assert inspect.signature(load_spacy).parameters["name"].default == DEFAULT_SPACY_MODEL
 
 

@@ -10,7 +10,8 @@ import torch
 
 from relenc.data.sentence import Mention, Sentence
 from relenc.models.spans import EntityRecognizer
-from relenc.training.entities import EntityTrainConfig, evaluate_entities, fit_entities
+from relenc.training.config import EntityTrainConfig
+from relenc.training.entities import evaluate_entities, fit_entities
 
 
 def _words(text: str) -> tuple[str, ...]:

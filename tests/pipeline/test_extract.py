@@ -14,17 +14,13 @@ from relenc.errors import RelencError
 from relenc.models.extractor import RelationExtractor
 from relenc.nlp import load_spacy
 from relenc.pipeline.batch import extract_file
-from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, Triple, _one_per_direction
+from relenc.pipeline.entity import Entity
+from relenc.pipeline.extract import ExtractionConfig, Pipeline, Triple, one_per_triple
 
 if TYPE_CHECKING:
     from conftest import RunCli
 
 TEXT = "Barack Obama visited Paris in May. Angela Merkel met Emmanuel Macron in Berlin."
-
-
-@pytest.fixture(scope="module")
-def nlp() -> object:
-    return load_spacy()
 
 
 def test_every_ordered_pair_within_a_sentence(model_dir: str, nlp: object) -> None:
@@ -62,10 +58,12 @@ def test_given_entities_and_allowed_types(model_dir: str, nlp: object) -> None:
         pipe.extract(TEXT, [Entity("Angela", 0, 6, "PER"), Entity("Paris", 21, 26, "LOC")])
 
 
-def test_one_triple_per_direction() -> None:
+def test_one_triple_per_fact() -> None:
+    """Triples read without dataset syntax: ``R(e2,e1)`` from a to b is ``R`` from b to a, the same fact as
+    ``R(e1,e2)`` from b to a, so only the surer of the two is kept; another relation between them stays."""
     a, b = Entity("a", 0, 1), Entity("b", 2, 3)
     triples = [Triple(a, "R(e2,e1)", b, 0.9), Triple(b, "R(e1,e2)", a, 0.8), Triple(a, "S", b, 0.7)]
-    assert _one_per_direction(triples) == [Triple(a, "S", b, 0.7), Triple(b, "R(e1,e2)", a, 0.9)]
+    assert one_per_triple(triples) == [Triple(a, "S", b, 0.7), Triple(b, "R", a, 0.9)]
 
 
 def test_batch_job_resumes_and_records_errors(model_dir: str, nlp: object, tmp_path: Path) -> None:
@@ -85,7 +83,7 @@ def test_batch_job_resumes_and_records_errors(model_dir: str, nlp: object, tmp_p
     assert [r["id"] for r in rows] == ["a", "b", "c"] and stats.failed == 1
     assert "does not match the document text" in rows[1]["error"]
     assert set(rows[0]["relations"][0]) == {"head", "relation", "tail", "score"}
-    assert set(rows[0]["relations"][0]["head"]) == {"text", "start", "end", "type"}
+    assert set(rows[0]["relations"][0]["head"]) == {"text", "start", "end", "type", "name"}
     # a kill -9 in the middle of the last line, before the partial file became OUT: the cut line is dropped and
     # that document is done again; the others are skipped (more such cases in test_batch.py)
     partial = out.with_name(".out.jsonl.partial")
@@ -127,3 +125,21 @@ def test_extract_cli_compiles_when_asked(
     assert code == 0, stderr
     assert len(compiled) == 1
     assert json.loads((tmp_path / "out.jsonl").read_text())["relations"] is not None
+
+
+def test_type_map_renames_spacy_labels(model_dir: str, nlp: object) -> None:
+    """A model trained on other type names (CoNLL04's Peop, Loc) gets spaCy's entities under its own names."""
+    config = ExtractionConfig(keep_negative=True, type_map={"PERSON": "Peop", "GPE": "Loc"})
+    pipe = Pipeline(RelationExtractor.from_pretrained(model_dir), config, nlp=nlp)
+    types = {(t.head.text, t.head.type) for t in pipe.extract(TEXT)}
+    assert ("Barack Obama", "Peop") in types and ("Paris", "Loc") in types
+
+
+def test_type_map_option_is_checked() -> None:
+    """--type-map takes LABEL=TYPE pairs; anything else is an error that shows the bad entry."""
+    from relenc.cli.extract import parse_type_map
+
+    assert parse_type_map("PERSON=Peop, GPE=Loc,") == {"PERSON": "Peop", "GPE": "Loc"}
+    assert parse_type_map(None) == {}
+    with pytest.raises(RelencError, match="'ORG' is not LABEL=TYPE"):
+        parse_type_map("PERSON=Peop,ORG")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relenc.pretraining.chains import Chain, Mention, NameChains, acronym, agree, normalise
+from relenc.chains import Chain, Mention, NameChains, acronym, agree, normalise
 
 
 def m(sentence: int, text: str, type_: str, title: str = "") -> Mention:

@@ -1,24 +1,27 @@
-"""Mining pairs from documents whose chains and pairs are known (spaCy's small English pipeline)."""
+"""Mining pairs from documents whose chains and pairs are known (spaCy's small English pipeline), chunk by chunk."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from relenc.data.readers.jsonl import example_from_dict
 from relenc.errors import RelencError
-from relenc.pretraining.pairs import mine_pairs, read_documents
+from relenc.pretraining.corpus import open_corpus
+from relenc.pretraining.mining import MiningJob, mine_corpus
+from relenc.pretraining.pairs import MiningSettings, MiningStats, mine_chunk
 
 DOCS = Path(__file__).resolve().parents[1] / "fixtures" / "docs.jsonl"
 pytest.importorskip("spacy")
 
 
-def test_known_pairs(tmp_path: Path) -> None:
-    out = tmp_path / "pairs.jsonl"
-    stats = mine_pairs(read_documents(DOCS), out, progress=False)
-    records = [json.loads(line) for line in out.read_text().splitlines()]
+def test_known_pairs() -> None:
+    result = mine_chunk(list(open_corpus([DOCS]).documents()), MiningSettings())
+    stats = result.stats
+    records = [json.loads(line) for line in result.lines]
     found = {(r["entities"][0], r["entities"][1], r["a"]["text"], r["b"]["text"]) for r in records}
     assert (
         "Barack Obama",
@@ -44,16 +47,17 @@ def test_known_pairs(tmp_path: Path) -> None:
     assert stats.to_dict()["entity_pairs_in_two_or_more_sentences"] >= 4
 
 
-def test_wikiextractor_format(tmp_path: Path) -> None:
-    wiki = tmp_path / "wiki_00"
-    first = '<doc id="12" url="x" title="A">\nA\n\nFirst line here.\nSecond.\n</doc>\n'
-    wiki.write_text(first + '<doc id="13" url="y" title="B">\nB\n</doc>\n')
-    docs = list(read_documents(tmp_path))
-    assert [(d.id, d.text.strip()) for d in docs] == [("12", "First line here.\nSecond.")]
+def test_stats_add_up_and_survive_json() -> None:
+    a = MiningStats(documents=2, pairs=3, pairs_per_entity_pair=Counter({1: 1, 2: 1}))
+    a.merge(MiningStats(documents=1, pairs=4, pairs_per_entity_pair=Counter({4: 1})))
+    assert (a.documents, a.pairs, a.pairs_per_entity_pair) == (3, 7, Counter({1: 1, 2: 1, 4: 1}))
+    assert MiningStats.from_record(json.loads(json.dumps(a.to_record()))) == a
+    assert a.to_dict()["pairs_per_entity_pair_mean"] == 2.333 and a.to_dict()["pairs_per_entity_pair_max"] == 4
 
 
 def test_missing_spacy_pipeline_writes_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "pairs.jsonl"
+    out = tmp_path / "pairs"
+    job = MiningJob((str(DOCS),), settings=MiningSettings(spacy_model="relenc_no_such_pipeline"))
     with pytest.raises(RelencError, match="relenc_no_such_pipeline"):
-        mine_pairs(read_documents(DOCS), out, spacy_model="relenc_no_such_pipeline", progress=False)
+        mine_corpus(job, out, workers=1, progress=False)
     assert not out.exists()

@@ -10,7 +10,9 @@ import pytest
 from relenc.data.readers import read_dataset
 from relenc.data.readers.jsonl import example_to_dict
 from relenc.errors import RelencError
-from relenc.pretraining.pretrain import PretrainConfig, pretrain
+from relenc.pretraining.pairs import MiningStats
+from relenc.pretraining.pretrain import PretrainConfig, pretrain, read_pairs
+from relenc.pretraining.shards import ShardedOutput
 from relenc.training.config import RunConfig
 from relenc.training.run import train_run
 
@@ -48,6 +50,23 @@ def test_pretrain_on_pairs_then_fine_tune(tiny_encoder: str, tmp_path: Path, var
         }
     )
     assert train_run(run, tmp_path / "run", progress=False)["steps"] == 2
+
+
+def test_pretrain_on_a_mining_directory(tiny_encoder: str, tmp_path: Path) -> None:
+    """The shards of a mining run, in order, are the pairs; an unfinished run is refused."""
+    lines = write_pairs(tmp_path / "p.jsonl").read_text().splitlines()
+    out = ShardedOutput(tmp_path / "mined", job={})
+    for first in range(0, len(lines), 3):
+        out.add_shard(lines[first : first + 3], MiningStats(documents=1), first, ("a", "b"), elapsed=1.0)
+    with pytest.raises(RelencError, match="unfinished mining run"):
+        read_pairs(tmp_path / "mined")
+    out.finish(elapsed=1.0)
+    assert read_pairs(tmp_path / "mined") == read_pairs(tmp_path / "p.jsonl")
+    assert read_pairs(tmp_path / "mined", limit=4) == read_pairs(tmp_path / "p.jsonl")[:4]
+    cfg = PretrainConfig(
+        encoder=tiny_encoder, pairs=str(tmp_path / "mined"), batch_size=4, max_steps=2, precision="fp32"
+    )
+    assert pretrain(cfg, tmp_path / "enc", progress=False)["steps"] == 2
 
 
 def test_supervised_pretraining(tiny_encoder: str, tmp_path: Path) -> None:

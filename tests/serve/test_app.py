@@ -125,8 +125,12 @@ def test_extract_with_given_entities(server: tuple[str, object]) -> None:
     }
     response = httpx.post(f"{url}/extract", json={"documents": [doc]}, timeout=60)
     assert response.status_code == 200
-    for rel in response.json()["documents"][0]["relations"]:
+    document = response.json()["documents"][0]
+    for rel in document["relations"]:
         assert doc["text"][rel["head"]["start"] : rel["head"]["end"]] == rel["head"]["text"]
+    # the mentions come back too (a page shows them even where no relation links them), at the text's offsets
+    assert [{k: e[k] for k in ("text", "start", "end", "type")} for e in document["entities"]] == doc["entities"]
+    assert all(doc["text"][e["start"] : e["end"]] == e["text"] for e in document["entities"])
 
 
 def test_serve_compile_warms_up_before_serving(

@@ -4,7 +4,6 @@ finished run is only reported; a resumed log has no repeated step; the files are
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 import torch
+from snapshots import snapshot
 
 from relenc.errors import DataError, RelencError
 from relenc.models.extractor import RelationExtractor
@@ -38,15 +38,6 @@ def config(encoder: str, strategy: str = "ht", **training: Any) -> RunConfig:
     }
     base.update(training)
     return RunConfig.parse({"model": {"strategy": strategy, "encoder": encoder}, "training": base})
-
-
-def snapshot(root: Path) -> dict[str, tuple[str, int]]:
-    """Every file under ``root`` with its content hash and modification time: what "nothing changed" means."""
-    return {
-        str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")

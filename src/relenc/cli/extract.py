@@ -30,10 +30,30 @@ def extract_command(
     ],
     model: Annotated[str, typer.Option("--model", "-m", help="A trained model (or run) directory.")],
     candidates: Annotated[
-        str, typer.Option(help="entities (spaCy NER) or noun_chunks (heads of noun chunks, SemEval-style).")
+        str,
+        typer.Option(
+            help="entities (the model's own entity recognizer if it has one, else spaCy NER) or noun_chunks "
+            "(heads of noun chunks, SemEval-style)."
+        ),
     ] = "entities",
-    threshold: Annotated[float, typer.Option(help="Positive predictions below this count as no relation.")] = 0.5,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Positive predictions below this count as no relation (default: the model's tuned one, or 0.5)."
+        ),
+    ] = None,
+    type_constraints: Annotated[
+        bool,
+        typer.Option(help="Allow each relation only between the entity types it linked in training (if stored)."),
+    ] = True,
     max_distance: Annotated[int, typer.Option(help="Largest token distance between head and tail.")] = 40,
+    type_map: Annotated[
+        str | None,
+        typer.Option(
+            help="Rename spaCy's entity labels to the model's types, e.g. PERSON=Peop,ORG=Org,GPE=Loc (models "
+            "without their own recognizer)."
+        ),
+    ] = None,
     spacy_model: Annotated[str, typer.Option(help="spaCy pipeline for sentences and NER.")] = DEFAULT_SPACY_MODEL,
     chunk: Annotated[int, typer.Option(help="Documents classified together.")] = 32,
     progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
@@ -69,7 +89,9 @@ def extract_command(
     config = ExtractionConfig(
         candidates=candidates,  # type: ignore[arg-type]
         threshold=threshold,
+        type_constraints=type_constraints,
         max_distance=max_distance,
+        type_map=parse_type_map(type_map),
         spacy_model=spacy_model,
         compile=compile_model,
     )
@@ -111,3 +133,18 @@ def _run(
     load = functools.partial(load_pipeline, model, config)  # called once OUT is known to be writable
     job = job_settings(model, config)
     return extract_file(load, source, output, chunk=chunk, progress=progress, overwrite=overwrite, job=job)
+
+
+def parse_type_map(text: str | None) -> dict[str, str]:
+    """``PERSON=Peop,GPE=Loc`` as a dict; a malformed entry is a RelencError that shows it."""
+    from relenc.errors import RelencError
+
+    mapping: dict[str, str] = {}
+    for entry in (text or "").split(","):
+        if not entry.strip():
+            continue
+        label, sep, target = (part.strip() for part in entry.partition("="))
+        if not sep or not label or not target:
+            raise RelencError(f"--type-map: {entry.strip()!r} is not LABEL=TYPE (e.g. PERSON=Peop,GPE=Loc)")
+        mapping[label] = target
+    return mapping

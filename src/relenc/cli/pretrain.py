@@ -4,41 +4,84 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from relenc.cli import app
+from relenc.cli import app, check_output
 from relenc.nlp import DEFAULT_SPACY_MODEL
 
 
 @app.command("mine-pairs")
 def mine_pairs_command(
-    source: Annotated[str, typer.Argument(help="Text, JSONL or WikiExtractor file, or a folder of them.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the pairs (JSONL).")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files or folders (walked in sorted order): WikiExtractor, plain text or JSONL, each also .xz, "
+            ".gz or .bz2 (read as streams)."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Directory of the shards and manifest.json; a rerun resumes it.")
+    ],
+    input_format: Annotated[
+        str,
+        typer.Option(
+            help="auto (by suffix, else content), wiki, text (a document per blank-line-separated block) or jsonl."
+        ),
+    ] = "auto",
+    workers: Annotated[int | None, typer.Option(help="Mining processes (default: one per CPU).")] = None,
+    shard_size: Annotated[int, typer.Option(help="Documents per shard: the unit a killed run resumes from.")] = 1000,
     spacy_model: Annotated[str, typer.Option(help="spaCy pipeline for sentences and NER.")] = DEFAULT_SPACY_MODEL,
     require_agreement: Annotated[
         bool, typer.Option(help="Keep only chain links that the name rules and the pronoun rules agree on.")
     ] = False,
     max_pairs_per_entity_pair: Annotated[int, typer.Option(help="Cap per entity pair and document.")] = 10,
     max_documents: Annotated[int | None, typer.Option(help="Read only the first N documents.")] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            help="Delete the shards and manifest in --output and mine afresh (needed for other inputs or settings)."
+        ),
+    ] = False,
+    count: Annotated[
+        bool, typer.Option(help="Count the documents first (one quick read) for a progress total and an ETA.")
+    ] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Mine positive sentence pairs (same two entities) from raw text; print the statistics as JSON."""
-    from relenc.pretraining.pairs import mine_pairs, read_documents
+    """Mine positive sentence pairs (same two entities) from raw text into shards; print the totals as JSON."""
+    from relenc.errors import RelencError
+    from relenc.pretraining.corpus import INPUT_FORMATS
+    from relenc.pretraining.mining import MiningJob, mine_corpus
+    from relenc.pretraining.pairs import MiningSettings
 
-    stats = mine_pairs(
-        read_documents(source),
-        output,
-        spacy_model=spacy_model,
-        require_agreement=require_agreement,
-        max_pairs_per_entity_pair=max_pairs_per_entity_pair,
-        max_documents=max_documents,
-        progress=progress,
+    if input_format not in INPUT_FORMATS:
+        raise RelencError(f"--input-format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
+    check_output(output, directory=True)
+    settings = MiningSettings(
+        spacy_model, require_agreement=require_agreement, max_pairs_per_entity_pair=max_pairs_per_entity_pair
     )
-    print(json.dumps(stats.to_dict()))
-    Console(stderr=True).print(f"wrote {stats.pairs} pairs to {output}")
+    job = MiningJob(tuple(sources), input_format, settings, shard_size, max_documents)
+    manifest = mine_corpus(job, output, workers=workers, overwrite=overwrite, progress=progress, count=count)
+    _report_mining(manifest, output)
+
+
+def _report_mining(manifest: dict[str, Any], output: Path) -> None:
+    """The totals as JSON on stdout (for ``jq``), and a line for a person on stderr."""
+    totals = manifest["totals"]
+    print(json.dumps(totals))
+    console = Console(stderr=True, soft_wrap=True)
+    if skipped := manifest["job"]["skipped_files"]:
+        console.print(
+            f"skipped {len(skipped)} files of the folders that are not WikiExtractor, JSONL or .txt (first: "
+            f"{skipped[0]}; all in {output / 'manifest.json'})"
+        )
+    console.print(
+        f"wrote {totals['pairs']:,} pairs from {totals['documents']:,} documents to {output} "
+        f"({totals['shards']} shard{'s' if totals['shards'] != 1 else ''}, {manifest['documents_per_second']} "
+        "documents/s)"
+    )
 
 
 @app.command("pretrain")

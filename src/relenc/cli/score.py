@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 @app.command("score")
 def score_command(
     gold: Annotated[str, typer.Argument(help="Gold data file.")],
-    pred: Annotated[str, typer.Argument(help='Predictions: JSON lines {"id": ..., "label": ...}.')],
+    pred: Annotated[
+        str,
+        typer.Argument(help='Predictions: JSON lines {"id": ..., "label": ...}; for --format spert, SpERT JSON.'),
+    ],
     fmt: Annotated[str, typer.Option("--format", "-f", help="Format of the gold file: tacred, semeval, kbp37, ...")],
     metric: Annotated[
         str | None,
@@ -33,12 +36,23 @@ def score_command(
     report: Annotated[bool, typer.Option("--report", help="Add a per-relation report.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
 ) -> None:
-    """Precision, recall and F1 (percent) of predictions against gold labels, as the official scorers compute them."""
+    """Precision, recall and F1 (percent) of predictions against gold labels, as the official scorers compute them.
+
+    For sentence data (--format spert) PRED holds predicted sentences in the same format (what `relenc predict`
+    writes for an end-to-end model), scored end to end: strict and boundaries relation F1, entity F1, per type.
+    """
     from relenc.data.labels import detect_negative_label
-    from relenc.data.readers import read_dataset
+    from relenc.data.readers import is_end_to_end, read_dataset, read_sentences
     from relenc.evaluation.predictions import align_predictions, read_predictions
     from relenc.evaluation.scorers import SemEvalScores, check_metric, default_metric, per_relation_report, score
 
+    if is_end_to_end(fmt):
+        from relenc.cli.train import print_end_to_end
+        from relenc.evaluation.end2end import score_end2end
+
+        scores = score_end2end(read_sentences(gold, fmt), read_sentences(pred, fmt))
+        print_end_to_end(scores, f"{pred} against {gold}", report, as_json)
+        return
     chosen = check_metric(metric) if metric else default_metric(fmt)
     examples = read_dataset(gold, fmt)
     predictions = read_predictions(pred)

@@ -39,8 +39,8 @@ def serve_command(
         typer.Option(
             envvar=API_KEY_ENV,
             show_default=False,
-            help="Require 'Authorization: Bearer KEY' (all but /health, /ready); needed off loopback. The environment "
-            "variable keeps it off the command line, which other users can see.",
+            help="Require 'Authorization: Bearer KEY' (all but the page at /, /health, /ready); needed off loopback. "
+            "The environment variable keeps it off the command line, which other users can see.",
         ),
     ] = None,
     max_body_bytes: Annotated[int, _limit("max_body_bytes")] = DEFAULT.max_body_bytes,
@@ -62,7 +62,7 @@ def serve_command(
         typer.Option("--compile", help="torch.compile the model, warmed up before serving: ~30 s more to start."),
     ] = False,
 ) -> None:
-    """Serve /classify, /embed, /extract, /labels, /health and /ready; the OpenAPI schema is at /openapi.json."""
+    """Serve /classify, /embed, /extract, /labels, /health, /ready and a page at /; OpenAPI schema: /openapi.json."""
     values = {name: value for name, value in locals().items() if name in Limits.model_fields}
     key = check_api_key(host, api_key)  # before the model loads: a refusal should not take a minute
     limits = _limits(values)

@@ -72,33 +72,39 @@ def train_command(
 ) -> None:
     """Train a relation extractor; the best model on dev is saved to OUTPUT/model.
 
+    With whole sentences (--format spert: tokens, typed entities, relations) it trains the whole extractor for raw
+    text: an entity recognizer, the relation classifier, and the decisions (threshold, argument types) tuned on dev.
+
     OUTPUT must hold no run, unless --resume continues the run in it or --overwrite replaces it.
     """
+    from relenc.data.readers import is_end_to_end
     from relenc.training.config import RunConfig
+    from relenc.training.end2end import end_to_end_defaults
     from relenc.training.run import train_run
 
     check_output(output, directory=True)
     base = RunConfig.from_yaml(config) if config is not None else RunConfig()
-    run_config = base.override(
-        **{
-            "training.train": train,
-            "training.dev": dev,
-            "training.format": fmt,
-            "training.epochs": epochs,
-            "training.max_steps": max_steps,
-            "training.batch_size": batch_size,
-            "training.lr": lr,
-            "training.mlm_weight": mlm_weight,
-            "training.max_train_examples": max_train_examples,
-            "training.precision": precision,
-            "training.seed": seed,
-            "model.strategy": strategy,
-            "model.encoder": encoder,
-            "model.entity_encoder": entity_encoder,
-            "model.freeze_entity_encoder": freeze_entity_encoder,
-            "model.freeze_relation_encoder": freeze_relation_encoder,
-        }
-    )
+    flags = {
+        "training.train": train,
+        "training.dev": dev,
+        "training.format": fmt,
+        "training.epochs": epochs,
+        "training.max_steps": max_steps,
+        "training.batch_size": batch_size,
+        "training.lr": lr,
+        "training.mlm_weight": mlm_weight,
+        "training.max_train_examples": max_train_examples,
+        "training.precision": precision,
+        "training.seed": seed,
+        "model.strategy": strategy,
+        "model.encoder": encoder,
+        "model.entity_encoder": entity_encoder,
+        "model.freeze_entity_encoder": freeze_entity_encoder,
+        "model.freeze_relation_encoder": freeze_relation_encoder,
+    }
+    if is_end_to_end(fmt or base.training.format):  # whole sentences: a plain command trains a good extractor
+        flags |= end_to_end_defaults(base, flags)
+    run_config = base.override(**flags)
     _print_done(train_run(run_config, output, resume=resume, progress=progress, overwrite=overwrite), output)
 
 
@@ -123,8 +129,12 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     predictions: Annotated[Path | None, typer.Option(help="Also write predictions (JSONL) here.")] = None,
 ) -> None:
-    """Score a trained model on a labelled file (precision, recall, F1 in percent)."""
-    from relenc.data.readers import read_dataset
+    """Score a trained model on a labelled file (precision, recall, F1 in percent).
+
+    A model trained end to end on sentence data (--format spert) is scored end to end: it finds the entities itself,
+    and the report gives strict and boundaries relation F1 (micro and macro), entity F1, and a row per type.
+    """
+    from relenc.data.readers import is_end_to_end, read_dataset, read_sentences
     from relenc.evaluation.evaluate import evaluate
     from relenc.evaluation.scorers import check_metric, default_metric
     from relenc.models.extractor import RelationExtractor
@@ -132,8 +142,13 @@ def evaluate_command(
     if predictions is not None:
         check_output(predictions)
     chosen = check_metric(metric) if metric else default_metric(fmt)
-    examples = read_dataset(data, fmt, allow_empty=False)
+    sentences = read_sentences(data, fmt) if is_end_to_end(fmt) else None  # the data is checked first
+    examples = read_dataset(data, fmt, allow_empty=False) if sentences is None else []
     extractor = RelationExtractor.from_pretrained(model_dir)
+    if sentences is not None and extractor.recognizer is not None:
+        _evaluate_end_to_end(extractor, sentences, report, as_json, predictions, f"{model_dir} on {data}")
+        return
+    examples = examples or read_dataset(data, fmt, allow_empty=False)  # a pair model on sentence data: gold pairs
     result = evaluate(extractor, examples, chosen, batch_size, precision, source=data)
     if predictions is not None:
         _write_predictions(predictions, examples, result.predictions)
@@ -173,19 +188,29 @@ def predict_command(
         bool, typer.Option("--compile", help="torch.compile the model first: 20-50% faster after ~30 s; long jobs.")
     ] = False,
 ) -> None:
-    """Predict a relation for every example: JSONL lines with id, label and score."""
-    from relenc.data.readers import read_dataset
+    """Predict a relation for every example: JSONL lines with id, label and score.
+
+    A model trained end to end on sentence data (--format spert) predicts whole sentences: the entities it finds and
+    the relations between them, written as SpERT JSON (a relation also has its score), which `relenc score` reads.
+    """
+    from relenc.data.readers import is_end_to_end, read_dataset, read_sentences
     from relenc.evaluation.evaluate import encode_located
     from relenc.models.extractor import RelationExtractor
+    from relenc.pipeline.sentences import spert_records
 
     if output is not None:
         check_output(output)
         if output.exists() and Path(data).exists() and output.samefile(data):
             raise RelencError(f"{output}: the output is the input file {data}; write the predictions elsewhere")
-    examples = read_dataset(data, fmt, allow_empty=False)
+    sentences = read_sentences(data, fmt) if is_end_to_end(fmt) else None  # the data is checked first
+    examples = read_dataset(data, fmt, allow_empty=False) if sentences is None else []
     extractor = RelationExtractor.from_pretrained(model_dir)
     if compile_model:
         extractor.compile()
+    if sentences is not None and extractor.recognizer is not None:
+        _write_json_file(output, spert_records(_predict_sentences(extractor, sentences)))
+        return
+    examples = examples or read_dataset(data, fmt, allow_empty=False)  # a pair model on sentence data: gold pairs
     items = encode_located(extractor, examples, data)
     preds = extractor.predict(examples, batch_size=batch_size, precision=precision, encoded=items)
     if output is not None:
@@ -207,3 +232,70 @@ def _write_predictions(path: Path, examples: Sequence[Example], preds: Sequence[
         raise RelencError(
             f"{path}: cannot write the predictions ({exc.strerror or exc}); choose another path or free some space"
         ) from exc
+
+
+def _predict_sentences(extractor: Any, sentences: Sequence[Any]) -> list[Any]:
+    """The model's whole pipeline on tokenised sentences, with its own decisions."""
+    from relenc.pipeline.extract import Pipeline
+    from relenc.pipeline.sentences import predict_sentences
+
+    return predict_sentences(Pipeline(extractor), sentences)
+
+
+def _evaluate_end_to_end(
+    extractor: Any, gold: Sequence[Any], report: bool, as_json: bool, predictions: Path | None, title: str
+) -> None:
+    """Predict the ``gold`` sentences end to end, score them, print the scores (and write the predictions)."""
+    from relenc.evaluation.end2end import score_end2end
+    from relenc.pipeline.sentences import at_threshold, spert_records
+
+    scored = _predict_sentences(extractor, gold)
+    scores = score_end2end(gold, at_threshold(scored, 0.0))
+    if predictions is not None:
+        _write_json_file(predictions, spert_records(scored))
+    print_end_to_end(scores, title, report, as_json)
+
+
+def print_end_to_end(scores: Any, title: str, report: bool, as_json: bool) -> None:
+    """The end-to-end scores as one JSON object or as tables (per-type rows with ``report``)."""
+    if as_json:
+        print(
+            json.dumps(scores.to_dict() if report else {k: v for k, v in scores.to_dict().items() if "types" not in k})
+        )
+        return
+    table = Table(title=f"{title} (end to end)")
+    for col in ("score", "precision", "recall", "f1"):
+        table.add_column(col, justify="right")
+    table.add_row("strict micro", *_prf(scores.strict_micro))
+    table.add_row("strict macro", "", "", f"{scores.strict_macro_f1:.2f}")
+    table.add_row("boundaries micro", *_prf(scores.boundaries_micro))
+    table.add_row("boundaries macro", "", "", f"{scores.boundaries_macro_f1:.2f}")
+    table.add_row("entities", *_prf(scores.entities))
+    console = Console()
+    console.print(table)
+    if report:
+        for name, rows in (("relation type (strict)", scores.relation_types), ("entity type", scores.entity_types)):
+            typed = Table(title=f"per {name}")
+            for col in ("type", "precision", "recall", "f1", "support"):
+                typed.add_column(col, justify="right")
+            for row in rows:
+                typed.add_row(row.label, *_prf(row), str(row.support))
+            console.print(typed)
+
+
+def _prf(row: Any) -> tuple[str, str, str]:
+    return f"{row.precision:.2f}", f"{row.recall:.2f}", f"{row.f1:.2f}"
+
+
+def _write_json_file(path: Path | None, data: Any) -> None:
+    """JSON to ``path`` atomically (a file-system failure names it), or to stdout."""
+    from relenc.io import write_text_atomic
+
+    text = json.dumps(data, ensure_ascii=False)
+    if path is None:
+        sys.stdout.write(text + "\n")
+        return
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        raise RelencError(f"{path}: cannot write the predictions ({exc.strerror or exc}); choose another path") from exc

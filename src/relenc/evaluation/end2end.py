@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from relenc.data.sentence import Sentence
 from relenc.errors import DataError
@@ -36,6 +37,18 @@ class End2EndScores:
     entities: RelationRow
     relation_types: tuple[RelationRow, ...]
     entity_types: tuple[RelationRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON values: the headline scores, then the per-type rows."""
+        return {
+            "strict_micro": asdict(self.strict_micro),
+            "strict_macro_f1": self.strict_macro_f1,
+            "boundaries_micro": asdict(self.boundaries_micro),
+            "boundaries_macro_f1": self.boundaries_macro_f1,
+            "entities": asdict(self.entities),
+            "relation_types": [asdict(r) for r in self.relation_types],
+            "entity_types": [asdict(r) for r in self.entity_types],
+        }
 
 
 def score_end2end(gold: Sequence[Sentence], predicted: Sequence[Sentence]) -> End2EndScores:

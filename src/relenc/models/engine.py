@@ -32,6 +32,7 @@ Item = dict[str, Encoded]
 #: A padded batch: per role, ``input_ids``, ``attention_mask``, the three positions and the MLM candidates.
 Inputs = dict[str, dict[str, torch.Tensor]]
 T = TypeVar("T")
+B = TypeVar("B")  # a padded batch, whatever its type
 
 
 def to_device(inputs: Inputs, device: torch.device) -> Inputs:
@@ -96,16 +97,34 @@ class InferenceEngine:
 
             raise RelencError(f"batch size must be positive, got {batch_size}")
         device = self.device
+
+        def inputs(idx: list[int]) -> Inputs:
+            return to_device(self.collate([items[i] for i in idx]), device)
+
+        return self.run_batches(self.batches(items, batch_size), inputs, step, precision, progress)
+
+    def run_batches(
+        self,
+        batches: Sequence[list[int]],
+        inputs: Callable[[list[int]], B],
+        step: Callable[[B], T],
+        precision: str = "auto",
+        progress: Callable[[int], None] | None = None,
+    ) -> list[tuple[list[int], T]]:
+        """``step(inputs(indices))`` for each batch of indices, as :meth:`run` does it (eval mode restored after,
+        no gradient, the precision's autocast, progress): for models whose batches are not encoded examples, such as
+        the span recognizer (:mod:`relenc.models.spans`), which build their own padded batch on the device."""
+        device = self.device
         was_training = self.model.training if self.model is not None else False
         if self.model is not None:
             self.model.eval()
         results: list[tuple[list[int], T]] = []
         try:
             with torch.inference_mode():
-                for idx in self.batches(items, batch_size):
-                    inputs = to_device(self.collate([items[i] for i in idx]), device)
+                for idx in batches:
+                    batch = inputs(idx)
                     with autocast(precision, device):
-                        results.append((idx, step(inputs)))
+                        results.append((idx, step(batch)))
                     if progress is not None:
                         progress(len(idx))
         finally:

@@ -9,6 +9,11 @@ A saved model is a directory::
     relenc_config.json        strategy, labels, input configs, layer, dropout (rebuilds everything)
     head.safetensors          the classifier head
     encoders/<role>/          a Hugging Face encoder (safetensors) with its tokenizer, markers included
+    entities/                 optional: an entity recognizer (relenc.models.spans), for raw text
+    decisions.json            optional: threshold and argument types for triples (relenc.models.decisions)
+
+A model trained end to end (``relenc train --format spert``) has both optional parts: it finds its own entities in
+raw text and decides its triples as it was tuned to; the others rely on spaCy's entities and default decisions.
 
 Loading reads only JSON and safetensors, never pickles, and never touches the network.
 """
@@ -35,13 +40,16 @@ from relenc.encoding.builder import InputBuilder, InputConfig
 from relenc.errors import RelencError
 from relenc.io import atomic_dir
 from relenc.models import checks
+from relenc.models.decisions import Decisions
 from relenc.models.encoders import resolve_encoder
 from relenc.models.engine import InferenceEngine, Inputs, Item, counting_progress, in_order
 from relenc.models.model import ModelOutput, RelationModel
+from relenc.models.spans import EntityRecognizer
 from relenc.models.strategies import SINGLE_ENCODER, Strategy, check_parts, get_strategy
 
 CONFIG_NAME = "relenc_config.json"
 HEAD_NAME = "head.safetensors"
+ENTITIES_DIR = "entities"  # an end-to-end model's entity recognizer (relenc.models.spans)
 
 
 @dataclass
@@ -160,6 +168,9 @@ class RelationExtractor:
         self.model = model
         self.settings = settings  # layer, dropout, frozen roles, input configs: what rebuilds the model
         self.engine = InferenceEngine({role: _pad_id(part.tokenizer) for role, part in parts.items()}, model)
+        # an end-to-end model also finds its entities and decides its triples: saved and loaded with it
+        self.recognizer: EntityRecognizer | None = None
+        self.decisions: Decisions | None = None
 
     @property
     def labels(self) -> LabelSet:
@@ -285,6 +296,10 @@ class RelationExtractor:
                 encoder: Any = self.model.encoders[role]
                 encoder.save_pretrained(out, safe_serialization=True)
                 part.tokenizer.save_pretrained(out)
+            if self.recognizer is not None:
+                self.recognizer.save_pretrained(tmp / ENTITIES_DIR)
+            if self.decisions is not None:
+                self.decisions.save(tmp)
         return target
 
     @classmethod
@@ -323,6 +338,9 @@ class RelationExtractor:
         expected = {name: tensor.shape for name, tensor in head.state_dict().items()}
         head.load_state_dict(checks.read_head(root / HEAD_NAME, expected, saved))
         extractor.model.eval()
+        if (root / ENTITIES_DIR).is_dir():
+            extractor.recognizer = EntityRecognizer.from_pretrained(root / ENTITIES_DIR)
+        extractor.decisions = Decisions.load(root)
         return extractor
 
     # ----------------------------------------------------------------------------------------- encoding

@@ -28,8 +28,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from relenc.data.sentence import Mention, Sentence
+from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
 from relenc.io import atomic_dir
+from relenc.models.engine import InferenceEngine, in_order
 
 CONFIG_NAME = "entity_config.json"
 HEAD_NAME = "span_head.safetensors"
@@ -151,27 +153,27 @@ class EntityRecognizer:
         return [gold.get(span, 0) for span in spans]
 
     # ------------------------------------------------------------------------------------------- prediction
-    @torch.inference_mode()
     def predict(
         self, tokens: Sequence[Sequence[str]], batch_size: int = 16, precision: str = "auto"
     ) -> list[list[tuple[Mention, float]]]:
-        """Typed, non-overlapping mentions with their probability, per sentence."""
-        from relenc.runtime import autocast
+        """Typed, non-overlapping mentions with their probability, per sentence.
 
-        was_training = self.model.training
-        self.model.eval()
-        device = next(self.model.parameters()).device
-        out: list[list[tuple[Mention, float]]] = []
-        try:
-            for k in range(0, len(tokens), batch_size):
-                chunk = tokens[k : k + batch_size]
-                batch = to_device(self.batch(chunk, [self.candidates(len(t)) for t in chunk]), device)
-                with autocast(precision, device):
-                    probs = torch.softmax(self.model(batch).float(), dim=-1).cpu()
-                out.extend(self._decode(probs[i], batch.spans[i]) for i in range(len(chunk)))
-        finally:
-            self.model.train(was_training)
-        return out
+        On the inference engine (:meth:`InferenceEngine.run_batches`): sentences of similar length batched together,
+        no gradient, eval mode restored, bf16 where native; results in input order.
+        """
+        engine = InferenceEngine({"main": self.tokenizer.pad_token_id or 0}, self.model)
+        batches = length_buckets([len(t) for t in tokens], batch_size, shuffle=False, seed=0)
+        device = engine.device
+
+        def inputs(idx: list[int]) -> SpanBatch:
+            chunk = [tokens[i] for i in idx]
+            return to_device(self.batch(chunk, [self.candidates(len(t)) for t in chunk]), device)
+
+        def step(batch: SpanBatch) -> list[list[tuple[Mention, float]]]:
+            probs = torch.softmax(self.model(batch).float(), dim=-1).cpu()
+            return [self._decode(probs[row], spans) for row, spans in enumerate(batch.spans)]
+
+        return in_order(engine.run_batches(batches, inputs, step, precision), len(tokens), lambda rows: rows)
 
     def _decode(self, probs: torch.Tensor, spans: Sequence[tuple[int, int]]) -> list[tuple[Mention, float]]:
         """Greedy by score: the most probable typed spans that overlap no span already kept."""

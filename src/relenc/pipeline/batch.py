@@ -44,7 +44,8 @@ from typing import Any, BinaryIO
 from relenc.data.readers._common import json_objects
 from relenc.errors import DataError, RelencError
 from relenc.io import write_text_atomic
-from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline
+from relenc.pipeline.entity import Entity
+from relenc.pipeline.extract import ExtractionConfig, Pipeline
 from relenc.progress import progress_bar
 
 Document = tuple[str, str, list[Entity] | None]

@@ -1,10 +1,17 @@
 """From raw text to (head, relation, tail) triples with character offsets.
 
-``text -> sentences -> mentions -> candidate pairs -> batched classification -> triples``. Sentences and mentions
-come from a spaCy pipeline: its named entities (``candidates="entities"``, for TACRED/KBP-style models) or the
-heads of its noun chunks (``candidates="noun_chunks"``, for SemEval-style nominal relations); or the caller gives
-the entities. Every ordered pair of mentions in a sentence is a candidate, within a maximum token distance and,
-optionally, allowed entity-type pairs. A positive prediction below ``threshold`` counts as the negative class.
+``text -> sentences -> mentions -> candidate pairs -> batched classification -> decisions -> triples``. Sentences
+come from a spaCy pipeline; mentions from the model's own entity recognizer when it has one (a model trained end to
+end, ``relenc train --format spert``), else from spaCy: its named entities (``candidates="entities"``, for
+TACRED/KBP-style models) or the heads of its noun chunks (``candidates="noun_chunks"``, for SemEval-style nominal
+relations); or the caller gives the entities. Every ordered pair of mentions in a sentence is a candidate, within a
+maximum token distance and, optionally, allowed entity-type pairs.
+
+Decisions (:mod:`relenc.models.decisions`): the most probable label the pair's entity types allow is taken (the
+argument types learnt in training, unless switched off); a positive label below the threshold (the model's tuned
+one unless given) counts as no relation. Then triples read as a user expects: a direction-suffixed label
+(``R(e2,e1)`` between A and B) becomes ``R`` from B to A, so no dataset syntax is left, and one triple is kept per
+(head, relation, tail) of a document, the surest.
 
 The work of one call can be bounded, for callers that serve untrusted input (``relenc serve``): at most
 ``max_entities`` mentions and ``max_pairs`` candidate pairs (counted before any pair is encoded; over them, a
@@ -23,9 +30,13 @@ from typing import Any, Literal
 from relenc.data.example import Example
 from relenc.data.readers._common import example_from_char_spans
 from relenc.errors import DataError, RelencError
+from relenc.models.decisions import Decisions
 from relenc.models.engine import in_order
 from relenc.models.extractor import Prediction, RelationExtractor
+from relenc.models.spans import EntityRecognizer
 from relenc.nlp import DEFAULT_SPACY_MODEL, load_spacy
+from relenc.pipeline.coref import DEFAULT_PERSON_TYPES, resolve
+from relenc.pipeline.entity import Entity
 
 Candidates = Literal["entities", "noun_chunks"]
 
@@ -51,16 +62,6 @@ def _within(count: int, limit: int | None, what: str, name: str) -> None:
 
 
 @dataclass(frozen=True)
-class Entity:
-    """A mention with character offsets into the document (end exclusive)."""
-
-    text: str
-    start: int
-    end: int
-    type: str | None = None
-
-
-@dataclass(frozen=True)
 class Triple:
     head: Entity
     relation: str
@@ -78,15 +79,27 @@ class Candidate:
     example: Example
 
 
+@dataclass(frozen=True)
+class Found:
+    """What a call found before classifying: each document's mentions, and the candidate pairs among them."""
+
+    mentions: list[list[Entity]]
+    candidates: list[Candidate]
+
+
 @dataclass
 class ExtractionConfig:
     """Settings of the extraction pipeline."""
 
     candidates: Candidates = "entities"
-    threshold: float = 0.5
+    threshold: float | None = None  # None: the model's tuned threshold (relenc.models.decisions), else 0.5
+    type_constraints: bool = True  # apply the argument types the model learnt (when it stores them)
+    resolve_mentions: bool = True  # name pronouns and short names after their entity (relenc.pipeline.coref)
+    person_types: frozenset[str] = DEFAULT_PERSON_TYPES  # entity types of people (any case): pronouns link to them
     max_distance: int = 40
     allowed_types: dict[str, set[tuple[str, str]]] | None = None
-    entity_types: frozenset[str] | None = None
+    entity_types: frozenset[str] | None = None  # spaCy labels to keep (None: all but dates, numbers and amounts)
+    type_map: dict[str, str] = field(default_factory=dict)  # spaCy label -> the model's type (GPE -> Loc)
     batch_size: int = 64
     max_sentence_chars: int = 2000
     keep_negative: bool = False
@@ -106,6 +119,9 @@ class Pipeline:
         self.model = model
         self.config = config or ExtractionConfig()
         self._nlp = nlp
+        decisions = model.decisions or Decisions()
+        self.threshold = self.config.threshold if self.config.threshold is not None else decisions.threshold
+        self.decisions = decisions if self.config.type_constraints else Decisions(self.threshold)
 
     @property
     def nlp(self) -> Any:
@@ -114,7 +130,7 @@ class Pipeline:
         return self._nlp
 
     def extract(self, text: str, entities: Sequence[Entity] | None = None) -> list[Triple]:
-        """Triples of one document; ``entities`` (document offsets) replace the NER when given."""
+        """Triples of one document; ``entities`` (document offsets) replace the entity recognition when given."""
         return self.extract_many([text], [entities] if entities is not None else None)[0]
 
     def extract_many(
@@ -140,25 +156,23 @@ class Pipeline:
         entities: Sequence[Sequence[Entity] | None] | None = None,
         deadline: float | None = None,
     ) -> list[list[Triple]]:
-        """Triples of documents already processed by spaCy (sentences and entities set)."""
-        candidates = self.candidates(docs, entities, deadline)
-        return self.triples(len(docs), candidates, self.classify(candidates, deadline))
+        """Triples of documents already processed by spaCy (sentences, and entities unless the model has a
+        recognizer)."""
+        found = self.find(docs, entities, deadline)
+        return self.triples(len(docs), found.candidates, self.classify(found.candidates, deadline))
 
-    def candidates(
+    def find(
         self,
         docs: Sequence[Any],
         entities: Sequence[Sequence[Entity] | None] | None = None,
         deadline: float | None = None,
-    ) -> list[Candidate]:
-        """Every candidate pair of ``docs``, within ``max_entities`` and ``max_pairs``.
+    ) -> Found:
+        """The mentions of ``docs`` and every candidate pair among them, within ``max_entities`` and ``max_pairs``.
 
         Mentions and pairs are counted before any example is built (building one tokenises its sentence), so a
         call over a bound costs only the counting.
         """
-        mentions = []
-        for d, doc in enumerate(docs):
-            check_deadline(deadline, f"finding the entities of document {d}")
-            mentions.append(self._mentions(doc, entities[d] if entities is not None else None))
+        mentions = self._all_mentions(docs, entities, deadline)
         _within(sum(len(m) for m in mentions), self.config.max_entities, "entities", "max_entities")
         pairs = []
         for d, doc in enumerate(docs):
@@ -177,7 +191,7 @@ class Pipeline:
                 tail.type,
             )
             out.append(Candidate(d, head, tail, example))
-        return out
+        return Found(mentions, out)
 
     def classify(self, candidates: Sequence[Candidate], deadline: float | None = None) -> list[Prediction]:
         """The candidates' predictions, in the engine's batches (the ones a single ``predict`` call makes).
@@ -196,27 +210,57 @@ class Pipeline:
         return in_order(results, len(examples), lambda preds: preds)
 
     def triples(self, n_docs: int, candidates: Sequence[Candidate], preds: Sequence[Prediction]) -> list[list[Triple]]:
-        """Per document, the triples of its candidates' predictions: threshold, allowed types, one per direction."""
+        """Per document, the triples of its candidates' predictions: decided, direction-normalised, one each."""
         results: list[list[Triple]] = [[] for _ in range(n_docs)]
         if not candidates:  # nothing to label: an extractor without a classifier may find no pairs
             return results
         negative = self.model.labels.negative
         for cand, pred in zip(candidates, preds, strict=True):
-            label, score = pred.label, pred.score
-            if not self._allowed(label, cand.head, cand.tail):
-                continue
-            if label != negative and score < self.config.threshold:
-                label, score = (negative or label), pred.probabilities.get(negative or label, score)
+            label, score = self.decide(cand, pred)
             if label == negative and not self.config.keep_negative:
                 continue
             results[cand.doc].append(Triple(cand.head, label, cand.tail, round(score, 6)))
-        return [_one_per_direction(triples) for triples in results]
+        return [one_per_triple(triples) for triples in results]
+
+    def decide(self, cand: Candidate, pred: Prediction) -> tuple[str, float]:
+        """The label of one candidate and its probability: the most probable label its entity types allow (the
+        negative class always is), demoted to the negative class below the threshold."""
+        negative = self.model.labels.negative
+        probs = pred.probabilities
+        allowed = [label for label in probs if label == negative or self._allowed(label, cand.head, cand.tail)]
+        if not allowed:  # no negative class and no relation fits these types: the prediction as it is
+            return pred.label, pred.score
+        label = max(allowed, key=probs.__getitem__)
+        if negative is not None and label != negative and probs[label] < self.threshold:
+            label = negative
+        return label, probs[label]
 
     def _allowed(self, label: str, head: Entity, tail: Entity) -> bool:
-        allowed = self.config.allowed_types
-        if allowed is None or label not in allowed or head.type is None or tail.type is None:
+        given = self.config.allowed_types
+        if given is None:
+            return self.decisions.allows(label, head.type, tail.type)
+        if label not in given or head.type is None or tail.type is None:
             return True
-        return (head.type, tail.type) in allowed[label]
+        return (head.type, tail.type) in given[label]
+
+    def _all_mentions(
+        self, docs: Sequence[Any], entities: Sequence[Sequence[Entity] | None] | None, deadline: float | None
+    ) -> list[list[Entity]]:
+        """Each document's mentions: the given ones, else the model's recognizer's (all documents in one batched
+        call), else spaCy's."""
+        given = list(entities) if entities is not None else [None] * len(docs)
+        recognizer = self.model.recognizer if self.config.candidates == "entities" else None
+        recognized: dict[int, list[Entity]] = {}
+        if recognizer is not None:
+            check_deadline(deadline, "finding the entities")
+            todo = [d for d, g in enumerate(given) if g is None]
+            recognized = dict(zip(todo, recognize(recognizer, [docs[d] for d in todo]), strict=True))
+        mentions = []
+        for d, doc in enumerate(docs):
+            check_deadline(deadline, f"finding the entities of document {d}")
+            found = recognized[d] if d in recognized else self._mentions(doc, given[d])
+            mentions.append(resolve(doc, found, self.config.person_types) if self.config.resolve_mentions else found)
+        return mentions
 
     def _mentions(self, doc: Any, given: Sequence[Entity] | None) -> list[Entity]:
         if given is not None:
@@ -226,9 +270,9 @@ class Pipeline:
             return sorted(given, key=lambda e: e.start)
         if self.config.candidates == "noun_chunks":
             return [Entity(c.root.text, c.root.idx, c.root.idx + len(c.root.text), None) for c in doc.noun_chunks]
-        keep = self.config.entity_types
+        keep, rename = self.config.entity_types, self.config.type_map
         return [
-            Entity(e.text, e.start_char, e.end_char, e.label_)
+            Entity(e.text, e.start_char, e.end_char, rename.get(e.label_, e.label_))
             for e in doc.ents
             if (keep is None and e.label_ not in self.config._excluded) or (keep is not None and e.label_ in keep)
         ]
@@ -242,8 +286,8 @@ class Pipeline:
                 continue
             for head in inside:
                 for tail in inside:
-                    if head is tail or (head.start < tail.end and tail.start < head.end):
-                        continue
+                    if head is tail or head.key == tail.key or (head.start < tail.end and tail.start < head.end):
+                        continue  # one mention, two mentions of one entity, or overlapping mentions
                     if _token_distance(doc, head, tail) > self.config.max_distance:
                         continue
                     if not self._type_pair_possible(head, tail):
@@ -251,27 +295,45 @@ class Pipeline:
                     yield s, lo, hi, head, tail
 
     def _type_pair_possible(self, head: Entity, tail: Entity) -> bool:
+        """Whether any relation of an explicit ``allowed_types`` fits the pair (learnt types only choose labels)."""
         allowed = self.config.allowed_types
         if allowed is None or head.type is None or tail.type is None:
             return True
         return any((head.type, tail.type) in pairs for pairs in allowed.values())
 
 
-_REVERSED = re.compile(r"^(.*)\(e2,e1\)$")
+def recognize(recognizer: EntityRecognizer, docs: Sequence[Any]) -> list[list[Entity]]:
+    """The recognizer's typed mentions in spaCy docs, sentence by sentence, as document character offsets."""
+    sentences = [(d, [t for t in sent if not t.is_space]) for d, doc in enumerate(docs) for sent in doc.sents]
+    sentences = [(d, words) for d, words in sentences if words]
+    found = recognizer.predict([[t.text for t in words] for _, words in sentences])
+    out: list[list[Entity]] = [[] for _ in docs]
+    for (d, words), mentions in zip(sentences, found, strict=True):
+        for mention, _ in mentions:
+            start, last = words[mention.start], words[mention.end - 1]
+            end = last.idx + len(last.text)
+            out[d].append(Entity(docs[d].text[start.idx : end], start.idx, end, mention.type))
+    return out
 
 
-def _one_per_direction(triples: list[Triple]) -> list[Triple]:
-    """Directed labels say the same thing twice: ``A R(e2,e1) B`` is ``B R(e1,e2) A``. Keep one, the surer.
+_DIRECTED = re.compile(r"^(.*)\((e1,e2|e2,e1)\)$")
 
-    Both candidate orders of a pair are classified; a label with ``(e2,e1)`` is rewritten as the ``(e1,e2)`` triple
-    with head and tail swapped, and when both orders agree only the higher score is kept.
+
+def one_per_triple(triples: list[Triple]) -> list[Triple]:
+    """Triples as a reader expects them: no dataset syntax, each (head, relation, tail) once.
+
+    Directed labels say the same thing twice (``A R(e2,e1) B`` is ``B R(e1,e2) A``): a label with ``(e2,e1)`` swaps
+    head and tail, and the direction suffix is dropped. Then one triple is kept per (head, relation, tail) by what
+    the mentions name (their entity's full name, else their text), the one with the highest score, so a fact a
+    document states twice is listed once.
     """
-    best: dict[tuple[int, int, int, int, str], Triple] = {}
+    best: dict[tuple[str, str, str], Triple] = {}
     for t in triples:
-        match = _REVERSED.match(t.relation)
+        match = _DIRECTED.match(t.relation)
         if match:
-            t = Triple(t.tail, f"{match.group(1)}(e1,e2)", t.head, t.score)
-        key = (t.head.start, t.head.end, t.tail.start, t.tail.end, t.relation)
+            head, tail = (t.tail, t.head) if match.group(2) == "e2,e1" else (t.head, t.tail)
+            t = Triple(head, match.group(1), tail, t.score)
+        key = (t.head.key, t.relation, t.tail.key)
         if key not in best or t.score > best[key].score:
             best[key] = t
     return sorted(best.values(), key=lambda t: (t.head.start, t.tail.start, t.relation))

@@ -38,7 +38,8 @@ from relenc.pipeline.batch import (
     pending_chunks,
     to_stderr,
 )
-from relenc.pipeline.extract import Entity, ExtractionConfig, Pipeline, load_pipeline
+from relenc.pipeline.entity import Entity
+from relenc.pipeline.extract import ExtractionConfig, Pipeline, load_pipeline
 from relenc.progress import progress_bar
 
 # One chunk per Ray block (so results stream back, and are written, chunk by chunk), up to this many blocks.

@@ -1,8 +1,10 @@
 """A spaCy pipeline component: ``nlp.add_pipe("relenc", config={"model": DIR})`` writes ``doc._.relations``.
 
-It runs after the NER (or the parser, for noun-chunk candidates) of the pipeline it is added to, and uses the same
-candidate generation and classification as :class:`relenc.pipeline.extract.Pipeline`. ``doc._.relations`` is a
-list of dicts: ``head`` and ``tail`` (``text``, ``start``, ``end`` character offsets, ``type``), ``relation``,
+It runs after the sentence splitter and the NER (or the parser, for noun-chunk candidates) of the pipeline it is
+added to, and uses the same candidate generation, classification and decisions as
+:class:`relenc.pipeline.extract.Pipeline`; a model trained end to end finds its entities with its own recognizer
+(spaCy's are then unused). ``threshold`` null: the model's tuned threshold. ``doc._.relations`` is a list of
+dicts: ``head`` and ``tail`` (``text``, ``start``, ``end`` character offsets, ``type``, ``name``), ``relation``,
 ``score``.
 """
 
@@ -22,7 +24,7 @@ if not Doc.has_extension("relations"):
 
 
 class RelencComponent:
-    def __init__(self, nlp: Language, model: str, threshold: float, candidates: str, max_distance: int) -> None:
+    def __init__(self, nlp: Language, model: str, threshold: float | None, candidates: str, max_distance: int) -> None:
         config = ExtractionConfig(candidates=candidates, threshold=threshold, max_distance=max_distance)  # type: ignore[arg-type]
         self.pipeline = Pipeline(RelationExtractor.from_pretrained(model), config, nlp=_Passthrough())
 
@@ -41,10 +43,10 @@ class _Passthrough:
 
 @Language.factory(
     "relenc",
-    default_config={"model": None, "threshold": 0.5, "candidates": "entities", "max_distance": 40},
+    default_config={"model": None, "threshold": None, "candidates": "entities", "max_distance": 40},
 )
 def make_relenc(
-    nlp: Language, name: str, model: str, threshold: float, candidates: str, max_distance: int
+    nlp: Language, name: str, model: str, threshold: float | None, candidates: str, max_distance: int
 ) -> RelencComponent:
     if not model:
         raise ValueError('the relenc component needs config={"model": "<model directory>"}')

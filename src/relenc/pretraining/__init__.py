@@ -1,8 +1,10 @@
-"""Contrastive pre-training: entity chains (:mod:`~relenc.pretraining.chains`, rules, no imports from relenc),
-sentence pairs mined from raw text (:mod:`~relenc.pretraining.pairs`), and the pre-training loop
-(:mod:`~relenc.pretraining.pretrain`).
+"""Contrastive pre-training: sentence pairs mined from raw text (:mod:`~relenc.pretraining.pairs`, over the entity
+chains of the shared :mod:`relenc.chains`), at corpus scale (:mod:`~relenc.pretraining.corpus` reads the inputs,
+:mod:`~relenc.pretraining.mining` runs the worker processes, :mod:`~relenc.pretraining.shards` keeps the resumable
+output), and the pre-training loop (:mod:`~relenc.pretraining.pretrain`).
 
 Imports allowed: :mod:`relenc.data`, :mod:`relenc.encoding`, :mod:`relenc.models`, :mod:`relenc.training` (the
-loop reuses its config, losses and accelerator), and the shared :mod:`relenc.nlp`, :mod:`relenc.progress`,
-:mod:`relenc.io`, :mod:`relenc.runtime`, :mod:`relenc.errors`; never the pipeline, the CLI or :mod:`relenc.serve`.
+loop reuses its config, losses and accelerator), and the shared :mod:`relenc.chains`, :mod:`relenc.nlp`,
+:mod:`relenc.progress`, :mod:`relenc.io`, :mod:`relenc.runtime`, :mod:`relenc.errors`; never the pipeline, the CLI or
+:mod:`relenc.serve`.
 """

@@ -14,10 +14,12 @@ encoder is saved, as a directory that ``relenc train --encoder DIR`` loads.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +41,7 @@ from relenc.io import atomic_dir
 from relenc.models.engine import to_device
 from relenc.models.extractor import RelationExtractor
 from relenc.models.model import RelationModel
+from relenc.pretraining.shards import pair_files
 from relenc.progress import TRAINING_FIELDS, progress_bar
 from relenc.runtime import autocast
 from relenc.training.config import TrainConfig
@@ -55,7 +58,9 @@ class PretrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     encoder: str = "minilm"
-    pairs: str | None = Field(None, description="Mined pairs (JSONL from `relenc mine-pairs`).")
+    pairs: str | None = Field(
+        None, description="Mined pairs: a `relenc mine-pairs` output directory, or a JSONL file of pairs."
+    )
     labelled: str | None = Field(None, description="A labelled data file for supervised contrastive training.")
     format: str = "jsonl"
     negatives: Literal["class", "exclude"] = "exclude"
@@ -73,16 +78,20 @@ class PretrainConfig(BaseModel):
     max_examples: int | None = Field(None, gt=0)
 
 
-def read_pairs(path: str | Path) -> list[tuple[Example, Example]]:
-    """Pairs written by ``relenc mine-pairs``: one ``{"id", "a", "b"}`` object per line."""
-    pairs = []
-    for number, record in json_objects(read_text(path), path, "'a' and 'b' examples"):
-        if "a" not in record or "b" not in record:
-            raise DataError("each line needs 'a' and 'b' examples", path, f"line {number}")
-        a = example_from_dict(record["a"], path, f"line {number}, 'a'")
-        b = example_from_dict(record["b"], path, f"line {number}, 'b'")
-        pairs.append((a, b))
-    return pairs
+def read_pairs(path: str | Path, limit: int | None = None) -> list[tuple[Example, Example]]:
+    """Pairs written by ``relenc mine-pairs`` (its output directory: every shard, in order) or any JSONL file of
+    ``{"id", "a", "b"}`` objects; only the first ``limit`` when given, so a large run is not read whole for a few."""
+    return list(itertools.islice(_iter_pairs(path), limit))
+
+
+def _iter_pairs(path: str | Path) -> Iterator[tuple[Example, Example]]:
+    for file in pair_files(path):
+        for number, record in json_objects(read_text(file), file, "'a' and 'b' examples"):
+            if "a" not in record or "b" not in record:
+                raise DataError("each line needs 'a' and 'b' examples", file, f"line {number}")
+            a = example_from_dict(record["a"], file, f"line {number}, 'a'")
+            b = example_from_dict(record["b"], file, f"line {number}, 'b'")
+            yield a, b
 
 
 class Reducer(nn.Module):
@@ -173,7 +182,7 @@ def _load_examples(config: PretrainConfig) -> tuple[list[Example], list[int]]:
     supervised mode a relation is a group, and with ``negatives="exclude"`` each no-relation sentence is a group of
     its own (only ever a negative)."""
     if config.pairs is not None:
-        pairs = read_pairs(config.pairs)[: config.max_examples]
+        pairs = read_pairs(config.pairs, config.max_examples)
         return [ex for pair in pairs for ex in pair], [i // 2 for i in range(2 * len(pairs))]
     examples = read_dataset(config.labelled, config.format)[: config.max_examples]  # type: ignore[arg-type]
     labels = LabelSet.from_labels(ex.label for ex in examples)

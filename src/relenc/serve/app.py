@@ -1,8 +1,9 @@
 """``relenc serve DIR``: a FastAPI app over a trained model.
 
-Endpoints: ``GET /health`` (counts of forward passes and examples classified, queue depths and capacities),
-``GET /ready`` (503 while a queue is full), ``GET /labels``, ``POST /classify`` (sentences with given head and tail
-character spans), ``POST /embed`` (their relation embeddings: h, t, m) and ``POST /extract`` (raw text to triples).
+Endpoints: ``GET /`` (a page: paste text, see its entities and triples), ``GET /health`` (counts of forward passes
+and examples classified, queue depths and capacities), ``GET /ready`` (503 while a queue is full), ``GET /labels``,
+``POST /classify`` (sentences with given head and tail character spans), ``POST /embed`` (their relation embeddings:
+h, t, m) and ``POST /extract`` (raw text to triples).
 
 Hostile input fails alone and says why. Every request is bounded before its work starts (:class:`Limits`: body
 bytes, items, documents, characters, entities, candidate pairs; 413 naming the limit), every client error is a 4xx
@@ -31,7 +32,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -41,10 +42,12 @@ from relenc.errors import DataError, RelencError
 from relenc.models.engine import Item, in_order
 from relenc.models.extractor import Prediction, RelationExtractor
 from relenc.models.strategies import check_parts
-from relenc.pipeline.extract import Candidate, DeadlineExceeded, Entity, ExtractionConfig, LimitExceeded, Pipeline
+from relenc.pipeline.entity import Entity
+from relenc.pipeline.extract import Candidate, DeadlineExceeded, ExtractionConfig, Found, LimitExceeded, Pipeline
 from relenc.serve.batcher import Admission, Batcher, Busy
 from relenc.serve.limits import Limits
 from relenc.serve.middleware import BearerAuth, BodyLimit, CatchAll
+from relenc.serve.page import page_headers, page_html
 
 __all__ = ["Limits", "create_app"]
 
@@ -100,7 +103,8 @@ def create_app(
 ) -> FastAPI:
     """The app for one loaded model; ``nlp`` (a spaCy pipeline) is loaded on the first ``/extract`` if not given.
 
-    With ``api_key``, every path but ``/health`` and ``/ready`` needs ``Authorization: Bearer <api_key>``.
+    With ``api_key``, every path but ``/`` (the page), ``/health`` and ``/ready`` needs
+    ``Authorization: Bearer <api_key>``.
     """
     from relenc import __version__
 
@@ -125,6 +129,7 @@ def create_app(
         app.add_middleware(BearerAuth, api_key=api_key)
     app.add_middleware(CatchAll)
     _error_handlers(app, limits)
+    _page_route(app)
     _info_routes(app, model, batcher, pools, limits)
     _sentence_routes(app, model, batcher, limits, lock, pools["classify"])
     config = ExtractionConfig(batch_size=limits.max_batch, max_entities=limits.max_entities, max_pairs=limits.max_pairs)
@@ -197,6 +202,21 @@ def _field_error(error: Any) -> dict[str, Any]:
     for part in loc[1:] if loc[:1] == ["body"] else loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return {"field": path or "body", "msg": error["msg"], "type": error["type"], "loc": loc}
+
+
+def _page_route(app: FastAPI) -> None:
+    """``GET /``: a page to paste text into and see its entities and triples (``page.html``, via ``/extract``).
+
+    Open without the API key (``/`` is in :data:`~relenc.serve.middleware.OPEN_PATHS`): a browser opening a URL
+    cannot send a bearer header, and the page is the same static file for everyone, with no data in it. The data is
+    behind ``/extract``, whose requests carry the key the user types into the page.
+    """
+    html = page_html()
+    headers = page_headers(html)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(html, headers=headers)
 
 
 def _info_routes(
@@ -380,15 +400,14 @@ def _entity_problem(text: str, e: EntityIn) -> str | None:
 def _extract_route(app: FastAPI, pipeline: Pipeline, batcher: Batcher, limits: Limits, pool: Admission) -> None:
     """``/extract``: raw text (and optionally its entities) to triples."""
 
-    def candidates(
-        texts: list[str], entities: list[list[Entity] | None], deadline: float
-    ) -> tuple[list[Candidate], list[Item]]:
-        found = pipeline.candidates(pipeline.parse(texts, deadline), entities, deadline)
+    def candidates(texts: list[str], entities: list[list[Entity] | None], deadline: float) -> tuple[Found, list[Item]]:
+        found = pipeline.find(pipeline.parse(texts, deadline), entities, deadline)
+        pairs = found.candidates
 
         def name(k: int) -> str:
-            return f"document {found[k].doc}, pair {found[k].head.text!r} - {found[k].tail.text!r}"
+            return f"document {pairs[k].doc}, pair {pairs[k].head.text!r} - {pairs[k].tail.text!r}"
 
-        return found, _encode(pipeline.model, [c.example for c in found], name)
+        return found, _encode(pipeline.model, [c.example for c in pairs], name)
 
     @app.post("/extract")
     async def extract(request: ExtractRequest) -> dict[str, Any]:
@@ -403,9 +422,14 @@ def _extract_route(app: FastAPI, pipeline: Pipeline, batcher: Batcher, limits: L
             except RelencError as exc:
                 raise HTTPException(503, f"/extract is unavailable on this server: {exc}") from None
             found, items = await asyncio.to_thread(candidates, texts, entities, deadline)
-            preds = await _classify_in_batches(batcher, found, items, deadline)
-        results = pipeline.triples(len(texts), found, preds)
-        return {"documents": [{"relations": [asdict(t) for t in triples]} for triples in results]}
+            preds = await _classify_in_batches(batcher, found.candidates, items, deadline)
+        results = pipeline.triples(len(texts), found.candidates, preds)
+        return {
+            "documents": [
+                {"entities": [asdict(e) for e in mentions], "relations": [asdict(t) for t in triples]}
+                for mentions, triples in zip(found.mentions, results, strict=True)
+            ]
+        }
 
 
 async def _classify_in_batches(

@@ -18,8 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("relenc.serve")
 
-#: Paths that answer without the API key: a load balancer's probes carry no credentials.
-OPEN_PATHS = frozenset({"/health", "/ready"})
+#: Paths that answer without the API key: a load balancer's probes carry no credentials, and a browser opening the
+#: page at ``/`` sends none (the page is static, with no data; its calls to ``/extract`` carry the key).
+OPEN_PATHS = frozenset({"/", "/health", "/ready"})
 #: After refusing a body, how long and how much more of it to read and drop before closing (see :func:`send_json`):
 #: more bytes than the socket buffers hold, which a client that stops at the answer may already have sent (several
 #: MB on loopback; measured: with 1 MB, 7 of 40 chunked 30 MB uploads lost their 413 to a reset).

@@ -65,6 +65,26 @@ class TrainConfig(BaseModel):
     head_lr: float = Field(1e-3, gt=0, description="Learning rate of the classifier head (new weights).")
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    schedule: Literal["linear", "cosine", "constant"] = Field(
+        "linear",
+        description="Learning-rate schedule after the linear warm-up: linear decay to 0, cosine decay to 0, or "
+        "constant. Fine-tuning only (the head-only loop of frozen encoders keeps a constant rate).",
+    )
+    layer_decay: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Layer-wise learning-rate decay: the encoder's top layer trains at lr, each layer below at "
+        "lr*decay^k, the embeddings lowest (1: one rate for the whole encoder). Lower layers hold general features "
+        "that fine-tuning should move less. Needs layers named encoder.layer.N (BERT, MiniLM, RoBERTa, MPNet).",
+    )
+    label_smoothing: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Label smoothing of the relation cross-entropy: the target gives 1-e to the gold label and e "
+        "spread over all labels (0: off), which keeps the classifier from over-confident scores.",
+    )
     max_grad_norm: float = Field(1.0, gt=0)
     mlm_weight: float = Field(0.0, ge=0, description="Weight of the auxiliary masked-LM loss (0: off).")
     mlm_probability: float = Field(0.15, gt=0, lt=1)
@@ -76,6 +96,24 @@ class TrainConfig(BaseModel):
     head_epochs: int = Field(10, gt=0, description="Epochs for a classifier head on frozen encoders (hybrid).")
 
 
+class EntityTrainConfig(BaseModel):
+    """How an end-to-end run trains its entity recognizer (:mod:`relenc.models.spans`; data with typed entities)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(10, gt=0)
+    batch_size: int = Field(8, gt=0, description="Sentences per step.")
+    lr: float = Field(1e-4, gt=0, description="Encoder learning rate.")
+    head_lr: float = Field(1e-3, gt=0, description="Learning rate of the span head (new weights).")
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    negatives: int = Field(100, ge=0, description="Non-entity spans sampled per sentence (SpERT: 100).")
+    max_width: int = Field(10, gt=0, description="Longest entity, in words.")
+    max_grad_norm: float = Field(1.0, gt=0)
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    seed: int = 13
+
+
 class RunConfig(BaseModel):
     """A whole run: the model and its training."""
 
@@ -83,6 +121,10 @@ class RunConfig(BaseModel):
 
     model: ModelConfig = Field(default_factory=lambda: ModelConfig())
     training: TrainConfig = Field(default_factory=lambda: TrainConfig())
+    entities: EntityTrainConfig = Field(
+        default_factory=lambda: EntityTrainConfig(),
+        description="The entity recognizer of an end-to-end run (formats with whole sentences: spert).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RunConfig:
@@ -116,7 +158,7 @@ class RunConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise RelencError("\n".join(_problem(source, err) for err in exc.errors())) from exc
+            raise RelencError("\n".join(problem_line(source, err) for err in exc.errors())) from exc
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -135,7 +177,7 @@ class RunConfig(BaseModel):
         return RunConfig.parse(data, source="command-line flags")
 
 
-def _problem(source: str, error: Any) -> str:
+def problem_line(source: str, error: Any) -> str:
     """One pydantic error as ``run.yaml: training.lr: Input should be greater than 0`` (no field path for a
     problem of the whole config, such as a strategy that does not use ``entity_encoder``)."""
     field = ".".join(str(part) for part in error["loc"])

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
@@ -27,24 +26,10 @@ from relenc.io import write_text_atomic
 from relenc.models.spans import EntityRecognizer, to_device
 from relenc.progress import TRAINING_FIELDS, progress_bar
 from relenc.runtime import autocast
+from relenc.training.config import EntityTrainConfig
 from relenc.training.trainer import adamw
 
-
-class EntityTrainConfig(BaseModel):
-    """How to train an entity recognizer."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    epochs: int = Field(10, gt=0)
-    batch_size: int = Field(8, gt=0, description="Sentences per step.")
-    lr: float = Field(5e-5, gt=0)
-    head_lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.01, ge=0)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    negatives: int = Field(100, ge=0, description="Non-entity spans sampled per sentence (SpERT: 100).")
-    max_grad_norm: float = Field(1.0, gt=0)
-    precision: str = "auto"
-    seed: int = 13
+RESULTS_NAME = "entity_results.json"  # written when training ends: a recognizer directory with it is finished
 
 
 def fit_entities(
@@ -82,7 +67,7 @@ def fit_entities(
                 best = {**scores, "epoch": epoch + 1}
                 recognizer.save_pretrained(output)
     best["train_seconds"] = round(time.time() - start, 1)
-    write_text_atomic(Path(output) / "entity_results.json", json.dumps(best, indent=2))
+    write_text_atomic(Path(output) / RESULTS_NAME, json.dumps(best, indent=2))
     return best
 
 

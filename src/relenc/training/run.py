@@ -34,7 +34,7 @@ from rich.console import Console
 
 from relenc.data.example import Example
 from relenc.data.labels import LabelSet
-from relenc.data.readers import read_dataset
+from relenc.data.readers import is_end_to_end, read_dataset
 from relenc.data.readers._common import parse_json, read_text
 from relenc.data.splits import dev_split
 from relenc.errors import DataError, RelencError
@@ -43,7 +43,8 @@ from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor, is_model_dir
 from relenc.models.strategies import get_strategy
 from relenc.training.config import RunConfig
-from relenc.training.trainer import CHECKPOINT_DIR, LOG_NAME, STATE_NAME, fit
+from relenc.training.end2end import train_end_to_end
+from relenc.training.trainer import CHECKPOINT_DIR, LOG_NAME, STATE_NAME, EvalHook, fit
 
 RESULTS_NAME = "results.json"
 RUN_CONFIG_NAME = "run_config.yaml"
@@ -85,14 +86,18 @@ def train_run(
     progress: bool = True,
     data: tuple[Sequence[Example], Sequence[Example]] | None = None,
     overwrite: bool = False,
+    on_eval: EvalHook | None = None,
 ) -> dict[str, Any]:
     """Train as ``config`` says into ``output``; return (and write) the run's results.
 
     A run directory never mixes two runs: ``output`` must hold no run, unless ``resume`` continues the run in it
     (which must have the same config; a finished one is only reported, nothing is rewritten) or ``overwrite``
-    deletes it, once the new run's data has been read.
+    deletes it, once the new run's data has been read. ``on_eval`` sees each dev evaluation of the final model
+    (not those of a hybrid's stages, whose scores are of other models); see :data:`relenc.training.trainer.EvalHook`.
     """
     out = Path(output)
+    if data is None and is_end_to_end(config.training.format):  # whole sentences: recognizer, classifier, decisions
+        return train_end_to_end(config, out, resume, progress, overwrite)
     finished = _check_run_dir(config, out, resume, overwrite)
     if finished is not None:
         return finished
@@ -121,7 +126,7 @@ def train_run(
         f"[bold]{mc.strategy}[/bold]: {len(train)} train / {len(dev)} dev examples, {len(labels)} labels, "
         f"encoders {sources}" + (f", frozen {frozen}" if frozen else "")
     )
-    result = fit(extractor, train, dev, config.training, out, choose_metric(config), resume, progress)
+    result = fit(extractor, train, dev, config.training, out, choose_metric(config), resume, progress, on_eval)
     results = {
         "strategy": mc.strategy,
         "metric": choose_metric(config),
@@ -135,7 +140,7 @@ def train_run(
         "dev_examples": len(dev),
         "stages": stages.results,
     }
-    _write_json(out / RESULTS_NAME, results)
+    write_json(out / RESULTS_NAME, results)
     return results
 
 
@@ -180,7 +185,7 @@ def _check_run_dir(config: RunConfig, out: Path, resume: bool, overwrite: bool) 
         )
     if (out / RESULTS_NAME).is_file():
         print(f"{out}: this run has already finished; nothing was changed", file=sys.stderr)
-        return _read_json(out / RESULTS_NAME)
+        return read_json(out / RESULTS_NAME)
     return None
 
 
@@ -272,11 +277,11 @@ class _Stages:
         return sources, [role for role, flag in flags if flag]
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     write_text_atomic(path, json.dumps(data, indent=2))
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
     """A JSON object the run wrote; a damaged one is an error that names it and says what to do."""
     try:
         data = parse_json(read_text(path), path)

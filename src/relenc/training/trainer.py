@@ -1,9 +1,11 @@
 """Fine-tuning a :class:`RelationExtractor` with Hugging Face Accelerate.
 
 The same loop runs on this CPU, on one GPU, or on many GPUs and nodes (``accelerate launch``). What it adds to a
-plain loop: bf16 autocast where native, AdamW with linear warm-up and decay, gradient clipping and accumulation,
-length-bucketed batches, dev evaluation with model selection and early stopping, a JSON-lines log, atomic
-checkpoints, and ``resume`` that continues an interrupted run to the same result.
+plain loop: bf16 autocast where native, AdamW with warm-up and a linear, cosine or constant schedule (optionally
+with layer-wise learning-rate decay), gradient clipping and accumulation, length-bucketed batches, dev evaluation
+with model selection and early stopping, a JSON-lines log, atomic checkpoints, ``resume`` that continues an
+interrupted run to the same result, and an ``on_eval`` hook that hands each dev evaluation to the caller (a
+hyperparameter search reports it, and may stop the run by raising).
 
 When every encoder is frozen (the hybrid's joint classifier over two trained encoders) the features are computed
 once and only the head trains, which takes seconds instead of minutes.
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,11 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from rich.console import Console
 from torch import nn
-from transformers import get_linear_schedule_with_warmup
+from transformers import (
+    get_constant_schedule_with_warmup,
+    get_cosine_schedule_with_warmup,
+    get_linear_schedule_with_warmup,
+)
 
 from relenc.data.example import Example
 from relenc.encoding.builder import Encoded, TooLongError
@@ -41,11 +48,20 @@ from relenc.models.extractor import RelationExtractor
 from relenc.progress import TRAINING_FIELDS, progress_bar
 from relenc.runtime import autocast
 from relenc.training.config import TrainConfig
-from relenc.training.losses import mlm_corrupt, mlm_loss
+from relenc.training.losses import mlm_corrupt, mlm_loss, relation_loss
 
 LOG_NAME = "log.jsonl"
 STATE_NAME = "trainer_state.json"
 CHECKPOINT_DIR = "checkpoint"
+
+#: Called after each dev evaluation with the optimiser step, the epoch (fractional) and the dev scores
+#: (precision, recall, f1 in percent). It may raise to end the run; the exception reaches the caller of ``fit``.
+EvalHook = Callable[[int, float, dict[str, float]], None]
+
+#: An encoder parameter's place in the stack: the encoder's name prefix (``root``, so a hybrid's two encoders count
+#: their layers apart), then the embeddings or layer N (BERT, MiniLM, RoBERTa, MPNet: ``encoder.layer.N``;
+#: DistilBERT: ``transformer.layer.N``).
+_LAYERED = re.compile(r"^(?:(?P<root>.*?)\.)?(?:embeddings|(?:encoder|transformer)\.layer\.(?P<layer>\d+))\.")
 
 
 @dataclass
@@ -63,7 +79,15 @@ class FitResult:
 class _Run:
     """Bookkeeping shared by the full fine-tuning loop and the head-only loop: log, best model, patience."""
 
-    def __init__(self, extractor: RelationExtractor, cfg: TrainConfig, output: Path, metric: str, acc: Accelerator):
+    def __init__(
+        self,
+        extractor: RelationExtractor,
+        cfg: TrainConfig,
+        output: Path,
+        metric: str,
+        acc: Accelerator,
+        on_eval: EvalHook | None = None,
+    ):
         self.extractor = extractor
         self.cfg = cfg
         self.output = output
@@ -74,6 +98,7 @@ class _Run:
         self.best_step = 0
         self.bad_evals = 0
         self.console = Console(stderr=True)
+        self.on_eval = on_eval
 
     def log(self, record: dict[str, Any]) -> None:
         if self.acc.is_main_process:
@@ -104,6 +129,12 @@ class _Run:
             f"P {dev['precision']:.2f} R {dev['recall']:.2f} F1 {dev['f1']:.2f}" + (" (best)" if improved else "")
         )
         return self.cfg.patience is not None and self.bad_evals >= self.cfg.patience
+
+    def report(self, step: int, epoch: float, dev: dict[str, float]) -> None:
+        """Hand an evaluation to the caller's hook, once the run has logged it (and checkpointed, in the full loop):
+        whatever the hook raises to end the run leaves a run directory as consistent as an interruption does."""
+        if self.on_eval is not None:
+            self.on_eval(step, epoch, dev)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -142,8 +173,10 @@ def fit(
     metric: str,
     resume: bool = False,
     progress: bool = True,
+    on_eval: EvalHook | None = None,
 ) -> FitResult:
-    """Train ``extractor`` in place; the best dev model is saved to ``output/model``.
+    """Train ``extractor`` in place; the best dev model is saved to ``output/model``. ``on_eval`` is called after
+    every dev evaluation (:data:`EvalHook`).
 
     Raises :class:`RelencError` when the data does not fit the label set or a checkpoint cannot be resumed.
     """
@@ -155,7 +188,7 @@ def fit(
         _prepare_output(out, resume)
     acc.wait_for_everyone()
     train, items = _encodable(extractor, train, acc)
-    run = _Run(extractor, cfg, out, metric, acc)
+    run = _Run(extractor, cfg, out, metric, acc, on_eval)
     if set(extractor.spec.roles) <= extractor.model.frozen:
         return _fit_head_only(run, train, items, dev, progress)
     return _fit_full(run, train, items, dev, resume, progress)
@@ -217,19 +250,32 @@ def _label_ids(extractor: RelationExtractor, examples: Sequence[Example]) -> tor
 
 
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    return adamw(model, cfg.lr, cfg.head_lr, cfg.weight_decay, lambda name: name.startswith(("head.", "mlm_heads.")))
+    return adamw(
+        model,
+        cfg.lr,
+        cfg.head_lr,
+        cfg.weight_decay,
+        lambda name: name.startswith(("head.", "mlm_heads.")),
+        cfg.layer_decay,
+    )
 
 
 def adamw(
-    model: nn.Module, lr: float, head_lr: float, weight_decay: float, is_new: Callable[[str], bool]
+    model: nn.Module,
+    lr: float,
+    head_lr: float,
+    weight_decay: float,
+    is_new: Callable[[str], bool],
+    layer_decay: float = 1.0,
 ) -> torch.optim.Optimizer:
     """AdamW with the usual no-decay set (biases, norms) and a larger learning rate for the parameters that start
-    fresh (``is_new(name)``: a classifier or span head) than for the pre-trained encoder."""
+    fresh (``is_new(name)``: a classifier or span head) than for the pre-trained encoder, whose rates fall layer by
+    layer with ``layer_decay`` < 1 (:func:`layer_rates`)."""
+    trainable = [(name, param) for name, param in model.named_parameters() if param.requires_grad]
+    rates = layer_rates([name for name, _ in trainable if not is_new(name)], lr, layer_decay)
     groups: dict[tuple[float, float], list[nn.Parameter]] = {}
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        rate = head_lr if is_new(name) else lr
+    for name, param in trainable:
+        rate = head_lr if is_new(name) else rates[name]
         decay = 0.0 if param.ndim < 2 or "norm" in name.lower() else weight_decay
         groups.setdefault((rate, decay), []).append(param)
     return torch.optim.AdamW(
@@ -237,6 +283,47 @@ def adamw(
         betas=(0.9, 0.999),
         eps=1e-8,
     )
+
+
+def layer_rates(names: Iterable[str], lr: float, decay: float) -> dict[str, float]:
+    """The learning rate of each pre-trained parameter under layer-wise decay.
+
+    In an encoder of L layers, the top layer (L-1) trains at ``lr``, layer k at ``lr * decay**(L-1-k)`` and the
+    embeddings at ``lr * decay**L``; what sits in neither (BERT's pooler, MPNet's relative-attention bias shared by
+    every layer) keeps ``lr``. Each encoder counts its own layers (the hybrid's two may differ in depth). With
+    ``decay`` 1 every rate is exactly ``lr``, as without the option.
+
+    Why: the lower layers hold general features that fine-tuning on a few thousand sentences should move less than
+    the top ones (discriminative fine-tuning, as in ULMFiT and the ELECTRA and DeBERTa recipes).
+    """
+    names = list(names)
+    found = {name: match for name in names if (match := _LAYERED.match(name))}
+    depth: dict[str, int] = {}
+    for match in found.values():
+        if match["layer"] is not None:
+            root = match["root"] or ""
+            depth[root] = max(depth.get(root, 0), int(match["layer"]) + 1)
+    if decay != 1.0 and not depth:
+        raise RelencError(
+            "training.layer_decay needs an encoder whose layers are named encoder.layer.N (BERT, MiniLM, RoBERTa, "
+            "MPNet) or transformer.layer.N (DistilBERT); this model has none: set layer_decay to 1"
+        )
+    rates = dict.fromkeys(names, lr)
+    for name, match in found.items():
+        layers = depth.get(match["root"] or "", 0)
+        below = layers if match["layer"] is None else layers - 1 - int(match["layer"])
+        rates[name] = lr * decay**below
+    return rates
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int) -> Any:
+    """The learning-rate schedule of ``cfg.schedule``: a linear warm-up over ``warmup_ratio`` of the steps, then a
+    linear or cosine decay to 0 at ``total_steps``, or a constant rate."""
+    warmup = int(cfg.warmup_ratio * total_steps)
+    if cfg.schedule == "constant":
+        return get_constant_schedule_with_warmup(optimizer, warmup)
+    decay = get_cosine_schedule_with_warmup if cfg.schedule == "cosine" else get_linear_schedule_with_warmup
+    return decay(optimizer, warmup, total_steps)
 
 
 @dataclass
@@ -294,7 +381,7 @@ def _fit_full(
     plan = BatchSchedule(lengths, cfg, acc.num_processes, acc.process_index)
     total_steps = plan.total_steps
     optimizer = _optimizer(extractor.model, cfg)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    scheduler = make_scheduler(optimizer, cfg, total_steps)
     model, optimizer, scheduler = acc.prepare(extractor.model, optimizer, scheduler)
     step, finished_in = _resume(run, acc, out) if resume else (0, None)
     if finished_in is not None:
@@ -409,7 +496,7 @@ def _train_step(
                 mlm_pos[role], mlm_targets[role] = picked, tgt
         with autocast(cfg.precision, acc.device):
             output = model(inputs, mlm_pos or None)
-        loss = nn.functional.cross_entropy(output.logits.float(), targets)
+        loss = relation_loss(output.logits, targets, cfg.label_smoothing)
         for role, logits in output.mlm_logits.items():
             loss = loss + cfg.mlm_weight * mlm_loss(logits, mlm_targets[role])
         acc.backward(loss)
@@ -435,16 +522,20 @@ def _evaluate_and_checkpoint(
     dev_scores = {"precision": ev.precision, "recall": ev.recall, "f1": ev.f1}
     stop = run.after_eval(step, step / steps_per_epoch, dev_scores, train_loss)
     _checkpoint(run, acc, out, step)
+    run.report(step, step / steps_per_epoch, dev_scores)
     return stop
 
 
 def _checkpoint(run: _Run, acc: Accelerator, out: Path, step: int) -> None:
     """Save model, optimiser, scheduler and RNG state with the step and the best-so-far bookkeeping, and swap them
     in as one directory: a crash at any point leaves a checkpoint whose state matches its weights."""
-    acc.wait_for_everyone()
     tmp = out / f".{CHECKPOINT_DIR}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    acc.wait_for_everyone()
+    if acc.is_main_process:  # one process clears the leftovers: another may already be writing its state there
+        shutil.rmtree(tmp, ignore_errors=True)
+    acc.wait_for_everyone()
     acc.save_state(str(tmp))
+    acc.wait_for_everyone()  # every process's state is in tmp before it is swapped in
     if acc.is_main_process:
         write_text_atomic(tmp / STATE_NAME, json.dumps({"step": step, "run": run.state()}))
         replace_dir(tmp, out / CHECKPOINT_DIR)
@@ -510,7 +601,7 @@ def _fit_head_only(
             total = 0.0
             for b in range(n_batches):
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-                loss = nn.functional.cross_entropy(head(x_train[idx]), y_train[idx])
+                loss = relation_loss(head(x_train[idx]), y_train[idx], cfg.label_smoothing)
                 optimizer.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(head.parameters(), cfg.max_grad_norm)
@@ -524,7 +615,8 @@ def _fit_head_only(
             pred = [extractor.labels.labels[i] for i in pred_ids]
             result = score(gold_dev, pred, metric=check_metric(metric), negative=extractor.labels.negative)
             dev_scores = {"precision": result.precision, "recall": result.recall, "f1": result.f1}
-            if run.after_eval(step, epoch + 1, dev_scores, total / n_batches):
-                stopped = True
+            stopped = run.after_eval(step, epoch + 1, dev_scores, total / n_batches)
+            run.report(step, epoch + 1, dev_scores)
+            if stopped:
                 break
     return _result(run, step, time.time() - start, step * cfg.batch_size, stopped)
