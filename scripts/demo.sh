@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the offline default: train the whole extractor for raw text on CoNLL04 with MiniLM (an entity
 # recognizer, a relation classifier, a no-relation threshold tuned on dev), score it end to end on the test split,
-# and extract triples from a paragraph of news text. About 10 minutes on 2 CPU cores.
+# and extract triples from a paragraph of news text. About 15 minutes on 2 idle CPU cores.
 # Point it at other data with RELENC_DATA_DIR (the folder that holds conll04/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ $RELENC evaluate "$RUN" "$TEST" --format spert --report
 echo "== 4. triples from a paragraph of news text"
 SAMPLE="$RUN/news.txt"
 cat > "$SAMPLE" <<'TEXT'
-Maria Lopez, a reporter for the Boston Globe, lives in Cambridge, Massachusetts. The Boston Globe is based in Boston. She interviewed David Chen, a lawyer at Goodwin Procter, in Boston on Tuesday.
+Tim Cook is the chief executive of Apple. He was born in Alabama. Apple is based in Cupertino, California. David Chen, a lawyer at Goodwin Procter, said the case would go to trial.
 TEXT
 rm -f "$RUN/news_triples.jsonl"
 $RELENC extract "$SAMPLE" "$RUN/news_triples.jsonl" --model "$RUN" --no-progress

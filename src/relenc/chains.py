@@ -116,12 +116,13 @@ def acronym(text: str) -> str:
 
 
 def naming_mention(chain: Chain, mentions: Sequence[Mention]) -> Mention:
-    """The mention that names the chain's entity: its longest name (the first of equals), not a pronoun.
+    """The mention that names the chain's entity: its longest name, not a pronoun; of names equal but for an
+    article or punctuation ("The Boston Globe", "Boston Globe"), the barest, then the first.
 
     A chain of pronouns alone (possible from another :class:`ChainBuilder`) is named by its first mention.
     """
     named = [mentions[m] for m in chain.mentions if mentions[m].type != "PRON"]
-    return max(named, key=lambda m: len(m.text)) if named else mentions[chain.mentions[0]]
+    return max(named, key=lambda m: (len(normalise(m.text)), -len(m.text))) if named else mentions[chain.mentions[0]]
 
 
 def _is_alias(short: Mention, long: Mention, person_types: frozenset[str]) -> bool:

@@ -10,6 +10,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from relenc.data.example import Example, Span
 from relenc.encoding import LEGACY_TEMPLATE, Encoded, InputBuilder, InputConfig
+from relenc.encoding.builder import BLANK_TOKEN, blank_entities
 from relenc.errors import DataError
 
 
@@ -125,6 +126,28 @@ def test_single_token_sentence_parts_on_bpe(any_tok: PreTrainedTokenizerBase) ->
         assert len(candidates(any_tok, e)) == len(text.split()) - 2
 
 
+# ------------------------------------------------------------------------------------------------ blanking
+def test_blanked_entities_keep_their_markers_and_leave_no_name(any_tok: PreTrainedTokenizerBase) -> None:
+    builder = InputBuilder(any_tok, InputConfig())
+    builder.add_blank_token()
+    builder.add_blank_token()
+    assert builder.added_tokens == 5 and any_tok.convert_tokens_to_ids(BLANK_TOKEN) != any_tok.unk_token_id
+    example = ex("Bob met Alice Smith at Acme in Taiwan", (2, 4), (0, 1), "PER", "PER", id="e")
+    assert blank_entities(example, head=False, tail=False) is example
+    both = blank_entities(example)
+    assert both.tokens == ("[BLANK]", "met", "[BLANK]", "at", "Acme", "in", "Taiwan")
+    assert (both.head.start, both.head.end, both.head.type, both.tail.start, both.tail.end) == (2, 3, "PER", 0, 1)
+    e = builder.encode(both)
+    toks = [t.lstrip("\u0120") for t in pieces(any_tok, e)]
+    assert toks[e.head_pos : e.head_pos + 3] == ["[E1]", "[BLANK]", "[/E1]"]
+    assert toks[e.tail_pos : e.tail_pos + 3] == ["[E2]", "[BLANK]", "[/E2]"]
+    assert toks.count("[BLANK]") == 4  # the sentence's two and the prompt's two
+    assert not {"bob", "Bob", "alice", "Alice"} & set(toks)
+    assert not any(c for t, c in zip(toks, e.mlm_candidates, strict=True) if t == "[BLANK]")
+    head_only = blank_entities(example, tail=False)
+    assert head_only.tokens[:3] == ("Bob", "met", "[BLANK]") and head_only.tail.text == "Bob"
+
+
 # ------------------------------------------------------------------------------------------------ MLM candidates
 def test_mlm_candidates_are_only_context_pieces(any_tok: PreTrainedTokenizerBase) -> None:
     builder = InputBuilder(any_tok, InputConfig())
@@ -225,6 +248,35 @@ def test_entity_without_word_pieces(bert: PreTrainedTokenizerBase) -> None:
     with pytest.raises(DataError, match="gives no word pieces") as info:
         InputBuilder(bert, InputConfig(markers="none")).encode(ex("\u200b works for Acme", (0, 1), (3, 4)))
     assert info.value.location == "example 'x'"
+
+
+# ------------------------------------------------------------------------------------------------ mentions
+@pytest.mark.parametrize("markers", ["entity", "punct", "none"])
+def test_mention_spans_hold_the_entity_pieces_alone(bert: PreTrainedTokenizerBase, markers: str) -> None:
+    """What mean pooling averages: the mention's own word pieces, never a marker or a type word."""
+    e = InputBuilder(bert, InputConfig(markers=markers)).encode(  # type: ignore[arg-type]
+        ex("Taiwan 's Chunghwa Telecom Co plans", (2, 5), (0, 1), htype="organization")
+    )
+    toks = pieces(bert, e)
+    assert toks[e.head_span[0] : e.head_span[1]] == ["chung", "##hwa", "telecom", "co"]
+    assert toks[e.tail_span[0] : e.tail_span[1]] == ["taiwan"]
+    if markers == "none":  # the start position is the mention's first piece
+        assert (e.head_pos, e.tail_pos) == (e.head_span[0], e.tail_span[0])
+    else:
+        assert e.head_pos < e.head_span[0] and e.tail_pos < e.tail_span[0]
+
+
+def test_mention_spans_skip_blank_bpe_pieces(bpe: PreTrainedTokenizerBase) -> None:
+    e = InputBuilder(bpe, InputConfig()).encode(ex("Taiwan 's Chunghwa Telecom Co plans", (2, 5), (0, 1)))
+    toks = pieces(bpe, e)
+    head = toks[e.head_span[0] : e.head_span[1]]
+    assert bpe.convert_tokens_to_string(head).strip() == "Chunghwa Telecom Co" and head[0] != "Ġ" != head[-1]
+    assert bpe.convert_tokens_to_string(toks[e.tail_span[0] : e.tail_span[1]]).strip() == "Taiwan"
+
+
+def test_a_mention_without_pieces_is_read_at_its_marker(bert: PreTrainedTokenizerBase) -> None:
+    e = InputBuilder(bert, InputConfig()).encode(ex("\u200b works for Acme", (0, 1), (3, 4)))
+    assert e.head_span == (e.head_pos, e.head_pos + 1) and pieces(bert, e)[e.head_pos] == "[E1]"
 
 
 # ------------------------------------------------------------------------------------------------ prompt

@@ -102,6 +102,23 @@ def test_positions_truncation_and_candidates(
     assert all(0 < j < e_sep and e.input_ids[j] not in specials for j in flagged)
     assert not any(lo <= j <= hi for j in flagged for lo, hi in _entity_ranges(tok, e, markers))
     assert sum(full.mlm_candidates) - sum(e.mlm_candidates) <= e.truncated
+    _check_mentions(toks, e, full, _entity_ranges(tok, e, markers), shift)
+
+
+def _check_mentions(toks: list[str], e: Encoded, full: Encoded, ranges: list[tuple[int, int]], shift: int) -> None:
+    """Each mention's pieces lie between its markers, hold no marker, and move with the window; a mention without
+    pieces (a zero-width word) is its start marker alone."""
+    for pos, span, full_span, (_, close) in zip(
+        (e.head_pos, e.tail_pos), (e.head_span, e.tail_span), (full.head_span, full.tail_span), ranges, strict=True
+    ):
+        assert span == (full_span[0] - shift, full_span[1] - shift)
+        if span == (pos, pos + 1):
+            event("mention without pieces")
+            continue
+        assert pos < span[0] < span[1] <= close
+        inside = [t.lstrip("Ġ") for t in toks[span[0] : span[1]]]
+        assert inside[0] and inside[-1]  # no blank BPE piece at either end
+        assert not any(t in ("@", "#", "*", "^") or t.startswith(("[E", "[/E")) for t in inside)
 
 
 def _entity_ranges(tok: PreTrainedTokenizerBase, e: Encoded, markers: str) -> list[tuple[int, int]]:

@@ -22,13 +22,16 @@ def item(n: int, head: int = 1, tail: int = 2, mask: int = -1) -> Encoded:
         mask_pos=mask,
         mlm_candidates=[i % 2 == 1 for i in range(n)],
         truncated=0,
+        head_span=(head, head + 1),
+        tail_span=(tail, min(tail + 2, n)),
     )
 
 
 def test_collate_pads_right_to_the_longest() -> None:
     items = [item(3), item(6, head=4, tail=2, mask=5), item(1, head=0, tail=0)]
     batch = collate(items, pad_id=0)
-    assert set(batch) == {"input_ids", "attention_mask", "head_pos", "tail_pos", "mask_pos", "mlm_candidates"}
+    positions = {"head_pos", "tail_pos", "mask_pos", "head_span", "tail_span"}
+    assert set(batch) == {"input_ids", "attention_mask", "mlm_candidates"} | positions
     assert batch["input_ids"].shape == batch["attention_mask"].shape == batch["mlm_candidates"].shape == (3, 6)
     assert batch["input_ids"].dtype == batch["attention_mask"].dtype == torch.long
     assert batch["mlm_candidates"].dtype == torch.bool
@@ -39,6 +42,8 @@ def test_collate_pads_right_to_the_longest() -> None:
     for key, field in (("head_pos", "head_pos"), ("tail_pos", "tail_pos"), ("mask_pos", "mask_pos")):
         assert batch[key].dtype == torch.long and batch[key].shape == (3,)
         assert batch[key].tolist() == [getattr(i, field) for i in items]  # -1 (no prompt) kept as it is
+    for key in ("head_span", "tail_span"):  # [start, end) per item
+        assert batch[key].dtype == torch.long and batch[key].tolist() == [list(getattr(i, key)) for i in items]
 
 
 def test_collate_uses_the_pad_id() -> None:
@@ -49,7 +54,7 @@ def test_collate_uses_the_pad_id() -> None:
 def test_collate_rejects_empty_and_inconsistent_items() -> None:
     with pytest.raises(ValueError, match="at least one"):
         collate([], pad_id=0)
-    broken = Encoded([1, 2, 3], 0, 1, -1, [False], 0)
+    broken = Encoded([1, 2, 3], 0, 1, -1, [False], 0, (0, 1), (1, 2))
     with pytest.raises(ValueError, match="MLM flags"):
         collate([broken], pad_id=0)
 

@@ -51,10 +51,10 @@ def test_pronoun_and_short_name_are_named_after_the_full_name(nlp: Any) -> None:
     cook = COOK.index("Cook said")
     assert resolved[(cook, cook + 4)] == Entity("Cook", cook, cook + 4, "PERSON", "Tim Cook")
     his = COOK.index("his")
-    assert resolved[(his, his + 3)] == Entity("his", his, his + 3, "PERSON", "Tim Cook")
+    assert (his, his + 3) not in resolved  # possessive: it links the chain, but is no relation argument
     assert resolved[(0, 8)] == Entity("Tim Cook", 0, 8, "PERSON")  # its own name: nothing to add
     assert resolved[(35, 40)].name is None and resolved[(35, 40)].text == "Apple"
-    assert len(resolved) == len(given) + 2
+    assert len(resolved) == len(given) + 1  # "He" added; "his" not
 
 
 def test_offsets_are_kept_exactly(nlp: Any) -> None:
@@ -119,3 +119,15 @@ def test_non_ascii_text_before_the_mentions(nlp: Any) -> None:
         ("Cook", given[2].start, given[2].end, "Tim Cook"),
     ]
     assert_offsets_kept(text, given, resolved)
+
+
+def test_a_possessive_pronoun_is_no_mention(nlp: Any) -> None:
+    """ "his neighbor, Robert Hayes": "his" links to John Miller's chain, but as a relation argument it would pair
+    with Robert Hayes and give a triple the text does not state."""
+    text = "Police said John Miller shot and killed his neighbor, Robert Hayes, on Sunday."
+    doc = nlp(text)
+    people = [
+        Entity(name, text.index(name), text.index(name) + len(name), "PERSON")
+        for name in ("John Miller", "Robert Hayes")
+    ]
+    assert [e.text for e in resolve(doc, people)] == ["John Miller", "Robert Hayes"]

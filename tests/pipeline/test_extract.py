@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -143,3 +143,13 @@ def test_type_map_option_is_checked() -> None:
     assert parse_type_map(None) == {}
     with pytest.raises(RelencError, match="'ORG' is not LABEL=TYPE"):
         parse_type_map("PERSON=Peop,ORG")
+
+
+def test_recognized_mentions_lose_punctuation_at_their_ends(nlp: Any) -> None:
+    """A recognizer span that took the sentence's full stop ("Apple .") names "Apple", with its own offsets."""
+    from relenc.pipeline.extract import _trimmed
+
+    doc = nlp("Tim Cook is the chief executive of Apple. He was born in Alabama.")
+    apple = next(t for t in doc if t.text == "Apple")
+    assert [t.text for t in _trimmed(doc[apple.i : apple.i + 2])] == ["Apple"]
+    assert [t.text for t in _trimmed(doc[apple.i + 1 : apple.i + 2])] == []  # punctuation alone: no mention

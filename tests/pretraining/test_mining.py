@@ -142,3 +142,19 @@ def test_the_command_line(corpus: Path, tmp_path: Path, run_cli: Callable[[list[
     uncounted = ["mine-pairs", str(DOCS), "-o", str(tmp_path / "uncounted"), "--workers", "1", "--no-count"]
     code, stdout, stderr = run_cli([*uncounted, "--max-documents", "1"])
     assert code == 0 and json.loads(stdout)["documents"] == 1, stderr
+
+
+def test_the_command_line_mines_entity_chain_pairs(
+    tmp_path: Path, run_cli: Callable[[list[str]], tuple[int, str, str]]
+) -> None:
+    args = ["mine-pairs", str(DOCS), "--workers", "1", "--no-progress"]
+    code, stdout, stderr = run_cli([*args, "-o", str(tmp_path / "entity"), "--kind", "entity"])
+    assert code == 0, stderr
+    records = [json.loads(line) for line in shards(tmp_path / "entity")[0].splitlines()]
+    assert json.loads(stdout)["pairs"] == len(records) > 0 and {r["kind"] for r in records} == {"entity"}
+    manifest = json.loads((tmp_path / "entity" / "manifest.json").read_text())
+    assert manifest["job"]["settings"]["kind"] == "entity"
+    code, stdout, stderr = run_cli([*args, "-o", str(tmp_path / "one"), "--max-hard-negatives", "1"])
+    assert code == 0 and 0 < json.loads(stdout)["hard_negatives"] <= json.loads(stdout)["pairs"], stderr
+    code, _, stderr = run_cli([*args, "-o", str(tmp_path / "x"), "--kind", "event"])
+    assert code != 0 and "--kind must be one of relation, entity" in stderr

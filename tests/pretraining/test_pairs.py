@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,3 +62,42 @@ def test_missing_spacy_pipeline_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(RelencError, match="relenc_no_such_pipeline"):
         mine_corpus(job, out, workers=1, progress=False)
     assert not out.exists()
+
+
+def views(record: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(text, head, tail) of a record's sentences: a, b, then its hard negatives."""
+    examples = [record["a"], record["b"], *record.get("hard_negatives", [])]
+    return [(e["text"], e["h"]["text"], e["t"]["text"]) for e in examples]
+
+
+def test_hard_negatives_have_the_head_and_another_tail() -> None:
+    documents = list(open_corpus([DOCS]).documents())
+    result = mine_chunk(documents, MiningSettings(max_hard_negatives=2))
+    records = {tuple(r["entities"]): r for r in map(json.loads, result.lines)}
+    obama_hawaii = views(records["Barack Obama", "Hawaii"])
+    assert obama_hawaii[2:] == [
+        ("He met Michelle Robinson in Chicago.", "He", "Michelle Robinson"),
+        ("She married Obama in 1992.", "Obama", "She"),
+    ]
+    assert len(records["Smith", "Berlin"]["hard_negatives"]) == 0  # no other sentence mentions Smith
+    assert all(len(r["hard_negatives"]) <= 2 for r in records.values())
+    assert result.stats.hard_negatives == sum(len(r["hard_negatives"]) for r in records.values()) > 0
+    assert mine_chunk(documents, MiningSettings(max_hard_negatives=2)).lines == result.lines  # deterministic
+    none = mine_chunk(documents, MiningSettings(max_hard_negatives=0))
+    assert none.stats.hard_negatives == 0 and len(none.lines) == len(result.lines)
+
+
+def test_entity_chain_pairs() -> None:
+    result = mine_chunk(list(open_corpus([DOCS]).documents()), MiningSettings(kind="entity"))
+    records = [json.loads(line) for line in result.lines]
+    assert {r["kind"] for r in records} == {"entity"} and result.stats.pairs == len(records)
+    obama = [views(r) for r in records if r["entity"] == "Barack Obama"]
+    assert len(obama) == 6  # four sentences mention him (one as "He"): every two of them
+    sentences = {view for pair in obama for view in pair}
+    assert ("Barack Obama was born in Hawaii.", "Barack Obama", "Hawaii") in sentences
+    assert ("He met Michelle Robinson in Chicago.", "He", "Michelle Robinson") in sentences
+    # every chain in two or more sentences, not only the heads of relation pairs
+    assert {r["entity"] for r in records} >= {"Barack Obama", "Hawaii", "Chicago", "Michelle Robinson", "Berlin"}
+    for r in records:  # the chain is the head of both sentences, the tail another entity of that sentence
+        (_, head_a, tail_a), (_, head_b, tail_b) = views(r)
+        assert "hard_negatives" not in r and head_a != tail_a and head_b != tail_b

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from safetensors.torch import load_file
+from transformers import AutoTokenizer
 
 from relenc.data.readers import read_dataset
 from relenc.data.readers.jsonl import example_to_dict
 from relenc.errors import RelencError
+from relenc.pretraining import pretrain as pretrain_module
+from relenc.pretraining.data import read_pairs
 from relenc.pretraining.pairs import MiningStats
-from relenc.pretraining.pretrain import PretrainConfig, pretrain, read_pairs
+from relenc.pretraining.pretrain import PretrainConfig, pretrain
 from relenc.pretraining.shards import ShardedOutput
 from relenc.training.config import RunConfig
 from relenc.training.run import train_run
@@ -19,13 +24,18 @@ from relenc.training.run import train_run
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_train.jsonl"
 
 
-def write_pairs(path: Path) -> Path:
+def write_pairs(path: Path, **extra: Any) -> Path:
+    """Eight pairs of the fixture's sentences; ``hard_negatives=True`` gives each pair the next pair's sentences as
+    hard negatives, other keywords go into every record as they are (``kind="entity"``)."""
     examples = read_dataset(FIXTURE, "jsonl")
-    lines = [
-        json.dumps({"id": str(i), "a": example_to_dict(a), "b": example_to_dict(b)})
-        for i, (a, b) in enumerate(zip(examples[0::2], examples[1::2], strict=True))
-    ]
-    path.write_text("\n".join(lines * 2) + "\n")
+    pairs = list(zip(examples[0::2], examples[1::2], strict=True))
+    records = []
+    for i, (a, b) in enumerate(pairs):
+        record = {"id": str(i), "a": example_to_dict(a), "b": example_to_dict(b), **extra}
+        if extra.get("hard_negatives"):
+            record["hard_negatives"] = [example_to_dict(ex) for ex in pairs[(i + 1) % len(pairs)]]
+        records.append(json.dumps(record))
+    path.write_text("\n".join(records * 2) + "\n")
     return path
 
 
@@ -43,6 +53,8 @@ def test_pretrain_on_pairs_then_fine_tune(tiny_encoder: str, tmp_path: Path, var
     results = pretrain(cfg, tmp_path / "enc", progress=False)
     assert results["steps"] == 12 and results["last_loss"] < results["first_loss"]
     assert (tmp_path / "enc" / "model.safetensors").is_file()
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "enc")  # blanking is on by default: its token is saved
+    assert "[BLANK]" in tokenizer.get_added_vocab() and len(tokenizer.tokenize("a [BLANK] b")) == 3
     run = RunConfig.parse(
         {
             "model": {"strategy": "ht_mask", "encoder": str(tmp_path / "enc")},
@@ -87,3 +99,69 @@ def test_supervised_pretraining(tiny_encoder: str, tmp_path: Path) -> None:
 def test_needs_exactly_one_source(tiny_encoder: str, tmp_path: Path) -> None:
     with pytest.raises(RelencError, match="exactly one of --pairs"):
         pretrain(PretrainConfig(encoder=tiny_encoder), tmp_path / "x", progress=False)
+
+
+def tiny_config(tiny_encoder: str, pairs: Path, **changes: Any) -> PretrainConfig:
+    settings = {"batch_size": 2, "max_steps": 5, "lr": 1e-3, "precision": "fp32", "blank_probability": 0.5}
+    return PretrainConfig(encoder=tiny_encoder, pairs=str(pairs), **{**settings, **changes})
+
+
+def weights(directory: Path) -> dict[str, Any]:
+    return load_file(str(directory / "model.safetensors"))
+
+
+def test_a_killed_run_resumes_to_the_same_encoder(
+    tiny_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blanking, hard negatives and gradient caching on: the resumed run draws the same blanks and dropout."""
+    pairs = write_pairs(tmp_path / "p.jsonl", hard_negatives=True)
+    cfg = tiny_config(tiny_encoder, pairs, checkpoint_every=2, chunk_size=3)
+    reference = pretrain(cfg, tmp_path / "reference", progress=False)
+    real, calls = pretrain_module._Loop._step, []
+
+    def killed_at_the_fifth_step(self: Any, *args: Any) -> float:
+        calls.append(args[-1])
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(pretrain_module._Loop, "_step", killed_at_the_fifth_step)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(cfg, out, progress=False)
+    assert json.loads((out / "checkpoint" / "pretrain_state.json").read_text())["step"] == 4
+    calls.clear()
+    resumed = pretrain(cfg, out, progress=False, resume=True)
+    assert calls == [4]  # steps 0-3 came from the checkpoint
+    assert {**resumed, "seconds": 0} == {**reference, "seconds": 0} and not (out / "checkpoint").exists()
+    ours, theirs = weights(out), weights(tmp_path / "reference")
+    assert ours.keys() == theirs.keys() and all(ours[k].equal(theirs[k]) for k in ours)
+    assert pretrain(cfg, out, progress=False, resume=True) == resumed and calls == [4]  # finished: nothing to do
+    with pytest.raises(RelencError, match=r"other settings \(blank_probability differ"):
+        pretrain(cfg.model_copy(update={"blank_probability": 0.2}), out, progress=False, resume=True)
+
+
+def test_no_blanking_leaves_the_tokenizer_as_it_was(tiny_encoder: str, tmp_path: Path) -> None:
+    cfg = tiny_config(tiny_encoder, write_pairs(tmp_path / "p.jsonl"), blank_probability=0.0, max_steps=1)
+    pretrain(cfg, tmp_path / "enc", progress=False)
+    assert "[BLANK]" not in AutoTokenizer.from_pretrained(tmp_path / "enc").get_added_vocab()
+
+
+def test_entity_chain_pairs_train_the_head_vector(tiny_encoder: str, tmp_path: Path) -> None:
+    pairs = write_pairs(tmp_path / "p.jsonl", kind="entity")
+    results = pretrain(tiny_config(tiny_encoder, pairs, variant="h", max_steps=2), tmp_path / "enc", progress=False)
+    assert results["steps"] == 2 and results["hard_negatives"] == 0
+    with pytest.raises(RelencError, match=r"entity-chain pairs.*--variant h"):
+        pretrain(tiny_config(tiny_encoder, pairs, variant="m"), tmp_path / "m", progress=False)
+
+
+def test_the_command_line(tiny_encoder: str, tmp_path: Path, run_cli: Any) -> None:
+    pairs = write_pairs(tmp_path / "p.jsonl", hard_negatives=True)
+    args = ["pretrain", "--pairs", str(pairs), "--encoder", tiny_encoder, "-o", str(tmp_path / "enc")]
+    args += ["--batch-size", "2", "--max-steps", "2", "--precision", "fp32", "--no-progress", "--blank-probability"]
+    args += ["1", "--hard-negatives", "2", "--chunk-size", "4", "--checkpoint-every", "1", "--resume"]
+    code, stdout, stderr = run_cli(args)
+    assert code == 0, stderr
+    assert json.loads(stdout)["hard_negatives"] == 16 and "no checkpoint" in stderr and "probability 1.0" in stderr
+    code, _, stderr = run_cli([*args[:-1], "--blank-probability", "1.5"])
+    assert code != 0 and "blank_probability" in stderr

@@ -449,7 +449,7 @@ def test_extract_without_spacy_is_503_not_the_clients_fault(
 ) -> None:
     import relenc.pipeline.extract as extract
 
-    def missing(name: str) -> Any:
+    def missing(name: str, exclude: Any = ()) -> Any:
         raise RelencError(f"the spaCy pipeline {name!r} is not installed")
 
     monkeypatch.setattr(extract, "load_spacy", missing)

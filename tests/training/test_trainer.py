@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from interrupt import interrupt_after_evaluations
 
 from relenc.data.readers import read_dataset
 from relenc.models.extractor import RelationExtractor
-from relenc.training import trainer
 from relenc.training.config import RunConfig
 from relenc.training.run import train_run
 
@@ -56,20 +56,10 @@ def test_resume_continues_to_the_same_result(
     train_run(cfg, tmp_path / "straight", progress=False)
     straight = RelationExtractor.from_pretrained(tmp_path / "straight")
 
-    real = trainer._evaluate_and_checkpoint
-    calls = {"n": 0}
-
-    def interrupt_after_second(*args: object, **kwargs: object) -> bool:
-        result = real(*args, **kwargs)  # type: ignore[arg-type]
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return result
-
-    monkeypatch.setattr(trainer, "_evaluate_and_checkpoint", interrupt_after_second)
+    interrupt_after_evaluations(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         train_run(cfg, tmp_path / "resumed", progress=False)
-    monkeypatch.setattr(trainer, "_evaluate_and_checkpoint", real)
+    monkeypatch.undo()
     train_run(cfg, tmp_path / "resumed", resume=True, progress=False)
     resumed = RelationExtractor.from_pretrained(tmp_path / "resumed")
 

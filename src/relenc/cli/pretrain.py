@@ -37,7 +37,19 @@ def mine_pairs_command(
     require_agreement: Annotated[
         bool, typer.Option(help="Keep only chain links that the name rules and the pronoun rules agree on.")
     ] = False,
-    max_pairs_per_entity_pair: Annotated[int, typer.Option(help="Cap per entity pair and document.")] = 10,
+    max_pairs_per_entity_pair: Annotated[
+        int, typer.Option(help="Cap per entity pair (per chain with --kind entity) and document.")
+    ] = 10,
+    max_hard_negatives: Annotated[
+        int, typer.Option(help="Hard negatives kept per pair: sentences with the same head and another tail.")
+    ] = 3,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="relation: sentence pairs about the same two entities; entity: two mentions of one entity chain "
+            "(for an entity encoder, pre-trained with --variant h)."
+        ),
+    ] = "relation",
     max_documents: Annotated[int | None, typer.Option(help="Read only the first N documents.")] = None,
     overwrite: Annotated[
         bool,
@@ -54,13 +66,21 @@ def mine_pairs_command(
     from relenc.errors import RelencError
     from relenc.pretraining.corpus import INPUT_FORMATS
     from relenc.pretraining.mining import MiningJob, mine_corpus
-    from relenc.pretraining.pairs import MiningSettings
+    from relenc.pretraining.pairs import KINDS, MiningSettings
 
     if input_format not in INPUT_FORMATS:
         raise RelencError(f"--input-format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
+    if kind not in KINDS:
+        raise RelencError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if max_hard_negatives < 0:
+        raise RelencError(f"--max-hard-negatives must be at least 0, got {max_hard_negatives}")
     check_output(output, directory=True)
     settings = MiningSettings(
-        spacy_model, require_agreement=require_agreement, max_pairs_per_entity_pair=max_pairs_per_entity_pair
+        spacy_model,
+        require_agreement=require_agreement,
+        max_pairs_per_entity_pair=max_pairs_per_entity_pair,
+        max_hard_negatives=max_hard_negatives,
+        kind=kind,
     )
     job = MiningJob(tuple(sources), input_format, settings, shard_size, max_documents)
     manifest = mine_corpus(job, output, workers=workers, overwrite=overwrite, progress=progress, count=count)
@@ -101,6 +121,16 @@ def pretrain_command(
     max_examples: Annotated[int | None, typer.Option(help="Use only the first N pairs or sentences.")] = None,
     precision: Annotated[str, typer.Option(help="auto, bf16 or fp32.")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+    blank_probability: Annotated[
+        float, typer.Option(help="Chance that a head or tail is replaced by [BLANK] at each step (0: never).")
+    ] = 0.7,
+    hard_negatives: Annotated[int, typer.Option(help="Mined hard negatives per pair used in the loss.")] = 1,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(help="Gradient caching: encode N sentences at a time, for large batches in little memory."),
+    ] = None,
+    checkpoint_every: Annotated[int | None, typer.Option(help="Save a checkpoint every N steps.")] = None,
+    resume: Annotated[bool, typer.Option(help="Go on from the checkpoint in --output.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Contrastive (InfoNCE) pre-training; the encoder directory is what `relenc train --encoder DIR` takes."""
@@ -125,9 +155,13 @@ def pretrain_command(
             max_examples=max_examples,
             precision=precision,
             seed=seed,
+            blank_probability=blank_probability,
+            hard_negatives=hard_negatives,
+            chunk_size=chunk_size,
+            checkpoint_every=checkpoint_every,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise RelencError(f"invalid pre-training options: {problems}") from exc
-    results = pretrain(cfg, output, progress=progress)
+    results = pretrain(cfg, output, progress=progress, resume=resume)
     print(json.dumps(results))

@@ -4,12 +4,16 @@ An example becomes ``[CLS] w1 .. [E1] head [/E1] .. [E2] tail [/E2] .. wn [SEP] 
 <tail> is [MASK]. [SEP]``: the marked sentence is the first segment and the prompt the second, joined by the
 tokenizer's own pair template (BERT's ``[CLS] a [SEP] b [SEP]``, MPNet's and RoBERTa's ``<s> a </s></s> b </s>``),
 with the model's own mask token. ``[E1]`` always marks the head and ``[E2]`` the tail, whatever their order in the
-sentence. The head, tail and mask positions are computed here, once, so no other module needs to know the format.
+sentence. The head, tail and mask positions, and the word pieces of each mention, are computed here, once, so no
+other module needs to know the format.
 
 The marked sentence is tokenised as one string (words joined by single spaces, markers as separate words), never
 word by word, so byte-level BPE tokenizers keep the leading-space pieces they see in running text (the authors' code
 broke them). Word pieces are mapped back to words through character offsets. Over-long inputs lose sentence pieces
 far from the entities; the prompt is never cut.
+
+Pre-training may blank an entity (:func:`blank_entities`): an example whose entity words are one ``[BLANK]`` token,
+built like any other, so blanked input needs no second input format.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from relenc.errors import DataError, RelencError
 DEFAULT_TEMPLATE = "The relation between {head} and {tail} is {mask}."
 LEGACY_TEMPLATE = "{sep} The relation is {mask} ?"  # the authors' older form; {sep} = tokenizer.sep_token
 ENTITY_MARKERS = ("[E1]", "[/E1]", "[E2]", "[/E2]")
+#: What an entity's words become when pre-training blanks it (Matching the Blanks): one special token, so the
+#: encoder must read the context rather than match names; see :func:`blank_entities`.
+BLANK_TOKEN = "[BLANK]"
 TEMPLATE_FIELDS = frozenset({"head", "tail", "mask", "sep"})
 
 # what a word of the marked sentence is: MLM may only pick context words
@@ -89,9 +96,11 @@ class Encoded:
     """Token ids of one example and the positions the strategies read.
 
     ``head_pos``/``tail_pos``: the head-start and tail-start markers (the first word piece of the entity when
-    there are no markers; the first punctuation piece for ``punct``). ``mask_pos``: the prompt's mask token, -1
-    without a prompt. ``mlm_candidates``: True only for ordinary sentence pieces outside both entities.
-    ``truncated``: how many sentence pieces were cut.
+    there are no markers; the first punctuation piece for ``punct``). ``head_span``/``tail_span``: the word pieces
+    ``[start, end)`` of the mention itself, markers excluded, which mean pooling averages; a mention whose words
+    give no word piece (a zero-width character inside markers) is ``(pos, pos + 1)``, its start marker alone.
+    ``mask_pos``: the prompt's mask token, -1 without a prompt. ``mlm_candidates``: True only for ordinary sentence
+    pieces outside both entities. ``truncated``: how many sentence pieces were cut.
     """
 
     input_ids: list[int]
@@ -100,6 +109,8 @@ class Encoded:
     mask_pos: int
     mlm_candidates: list[bool]
     truncated: int
+    head_span: tuple[int, int]
+    tail_span: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,8 @@ class _Marked:
     kinds: list[int]
     head: tuple[int, int]  # words [first opening-marker word, one past the closing-marker word)
     tail: tuple[int, int]
+    head_mention: tuple[int, int]  # the entity's own words, markers excluded
+    tail_mention: tuple[int, int]
 
 
 class InputBuilder:
@@ -164,6 +177,12 @@ class InputBuilder:
         if fresh:
             self._add_markers(m for t in fresh for m in _typed_markers(t))
             self._types.update(fresh)
+
+    def add_blank_token(self) -> None:
+        """Register :data:`BLANK_TOKEN` as a special token, as the markers are, so that a blanked entity is one
+        piece and never an MLM candidate. Only pre-training with blanking calls it: other tokenizers gain nothing
+        they never read. Idempotent; ``added_tokens`` counts it when it is new (the encoder must then resize)."""
+        self._add_markers([BLANK_TOKEN])
 
     def _missing(self, tokens: Iterable[str]) -> list[str]:
         """The tokens not yet in the vocabulary (added tokens included)."""
@@ -241,6 +260,7 @@ class InputBuilder:
         words: list[str] = []
         kinds: list[int] = []
         ranges: dict[int, tuple[int, int]] = {}
+        mentions: dict[int, tuple[int, int]] = {}
         cursor = 0
         for span, role in spans:
             words += example.tokens[cursor : span.start]
@@ -248,6 +268,7 @@ class InputBuilder:
             before, after = self._markers_for(span, role)
             first = len(words)
             words += before
+            mentions[role] = (len(words), len(words) + span.end - span.start)
             words += example.tokens[span.start : span.end]
             words += after
             kinds += [MARKER] * len(before) + [ENTITY] * (span.end - span.start) + [MARKER] * len(after)
@@ -255,7 +276,7 @@ class InputBuilder:
             cursor = span.end
         words += example.tokens[cursor:]
         kinds += [CONTEXT] * (len(example.tokens) - cursor)
-        return _Marked(words, kinds, ranges[1], ranges[2])
+        return _Marked(words, kinds, ranges[1], ranges[2], mentions[1], mentions[2])
 
     def _prompts(self, examples: Sequence[Example]) -> list[tuple[str, int]]:
         """Each example's prompt text and the character offset where its mask token starts.
@@ -310,8 +331,13 @@ class InputBuilder:
             )
         start, end = _window(words, lo, hi, budget)
         kept = end - start
-        head_pos = s0 + _first_piece(example, example.head, marked.head, words, blank) - start
-        tail_pos = s0 + _first_piece(example, example.tail, marked.tail, words, blank) - start
+        shift = s0 - start  # from a sentence piece's index to its position in the input
+        head_pos, head_span = _entity_pieces(
+            example, example.head, marked.head, marked.head_mention, words, blank, shift
+        )
+        tail_pos, tail_span = _entity_pieces(
+            example, example.tail, marked.tail, marked.tail_mention, words, blank, shift
+        )
         mask_pos = -1
         if self.config.prompt:
             mask_pos = self._mask_index(ids, offsets, segments, mask_start) - (n - kept)
@@ -322,7 +348,8 @@ class InputBuilder:
             for p in range(start, end)
         ]
         candidates += [False] * (len(ids) - s1)
-        return Encoded(ids[:s0] + sentence_ids + ids[s1:], head_pos, tail_pos, mask_pos, candidates, n - kept)
+        input_ids = ids[:s0] + sentence_ids + ids[s1:]
+        return Encoded(input_ids, head_pos, tail_pos, mask_pos, candidates, n - kept, head_span, tail_span)
 
     def _mask_index(
         self, ids: list[int], offsets: list[tuple[int, int]], segments: list[int | None], mask_start: int
@@ -335,6 +362,32 @@ class InputBuilder:
             if segments[j] == 1 and ids[j] == mask_id and offsets[j][0] <= mask_start and offsets[j][1] >= mask_end:
                 return j
         raise RelencError(f"the prompt template {self.config.template!r} lost its mask token in tokenisation")
+
+
+def blank_entities(example: Example, head: bool = True, tail: bool = True) -> Example:
+    """The example with the words of its head and/or tail replaced by the one word :data:`BLANK_TOKEN`.
+
+    The builder then encodes it as any example: the markers stay around the blank (``[E1] [BLANK] [/E1]``), and the
+    prompt reads the blank too, so the entity's name is nowhere in the input. The result has no text or character
+    offsets (the builder reads the words only); an entity left as it is keeps its words, type and label.
+    """
+    if not (head or tail):
+        return example
+    tokens: list[str] = []
+    spans: dict[str, Span] = {}
+    cursor = 0
+    for role, span, blank in sorted((("head", example.head, head), ("tail", example.tail, tail)), key=_span_start):
+        tokens += example.tokens[cursor : span.start]
+        start = len(tokens)
+        tokens += [BLANK_TOKEN] if blank else example.tokens[span.start : span.end]
+        spans[role] = Span(start, len(tokens), BLANK_TOKEN if blank else span.text, span.type)
+        cursor = span.end
+    tokens += example.tokens[cursor:]
+    return Example(example.id, tuple(tokens), spans["head"], spans["tail"], example.label)
+
+
+def _span_start(entity: tuple[str, Span, bool]) -> int:
+    return entity[1].start
 
 
 def _typed_markers(entity_type: str) -> tuple[str, str, str, str]:
@@ -381,6 +434,27 @@ def _first_piece(example: Example, span: Span, word_range: tuple[int, int], word
         entity = " ".join(example.span_tokens(span))
         raise DataError(f"the entity {entity!r} gives no word pieces", location=f"example {example.id!r}")
     return p
+
+
+def _entity_pieces(
+    example: Example,
+    span: Span,
+    word_range: tuple[int, int],
+    mention: tuple[int, int],
+    words: list[int],
+    blank: list[bool],
+    shift: int,
+) -> tuple[int, tuple[int, int]]:
+    """An entity's start position (:func:`_first_piece`) and its mention's positions ``[start, end)``: the pieces of
+    the entity's own words, without blank pieces at either end; the start position alone when the words give none.
+    ``shift`` moves a sentence piece's index to its position in the input."""
+    pos = _first_piece(example, span, word_range, words, blank) + shift
+    lo, hi = bisect_left(words, mention[0]), bisect_left(words, mention[1])
+    while lo < hi and blank[lo]:
+        lo += 1
+    while hi > lo and blank[hi - 1]:
+        hi -= 1
+    return pos, ((lo + shift, hi + shift) if hi > lo else (pos, pos + 1))
 
 
 def _piece_words(

@@ -17,7 +17,8 @@ MIN_CUT_TOKENS = 1024  # ... once they hold this many: smaller batches lose more
 def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-pad to the longest item, with an attention mask (padding is never attended).
 
-    Positions need no shift with right padding; ``mask_pos`` stays -1 for inputs without a prompt.
+    Positions need no shift with right padding; ``mask_pos`` stays -1 for inputs without a prompt. The mentions'
+    word pieces are ``head_span`` and ``tail_span``, one ``[start, end)`` row per item.
     """
     if not items:
         raise ValueError("collate needs at least one item")
@@ -37,6 +38,8 @@ def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
         "head_pos": torch.tensor([item.head_pos for item in items], dtype=torch.long),
         "tail_pos": torch.tensor([item.tail_pos for item in items], dtype=torch.long),
         "mask_pos": torch.tensor([item.mask_pos for item in items], dtype=torch.long),
+        "head_span": torch.tensor([item.head_span for item in items], dtype=torch.long),
+        "tail_span": torch.tensor([item.tail_span for item in items], dtype=torch.long),
         "mlm_candidates": torch.tensor(candidates, dtype=torch.bool),
     }
 

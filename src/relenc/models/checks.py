@@ -25,7 +25,7 @@ from safetensors import SafetensorError, safe_open
 from relenc.data.labels import LabelSet
 from relenc.encoding.builder import InputBuilder, InputConfig
 from relenc.errors import RelencError
-from relenc.models.strategies import Strategy, get_strategy
+from relenc.models.strategies import POOLINGS, Pooling, Strategy, get_strategy
 
 #: What to do about a broken file of a saved model.
 RESAVE = "re-save the model with `relenc train`, or restore the missing or damaged file"
@@ -58,6 +58,7 @@ class SavedConfig:
     dropout: float
     frozen: tuple[str, ...]
     sources: dict[str, str] | None
+    pooling: Pooling = "start"  # models saved before the switch existed read h and t at the start markers
 
 
 def read_config(path: Path) -> SavedConfig:
@@ -83,7 +84,10 @@ def read_config(path: Path) -> SavedConfig:
     sources = raw.get("sources")
     if sources is not None and not isinstance(sources, dict):
         raise broken(path, "sources must map encoder roles to where they came from")
-    return SavedConfig(spec, labels, inputs, layer, float(dropout), tuple(frozen), sources)
+    pooling = raw.get("pooling", "start")
+    if pooling not in POOLINGS:
+        raise broken(path, f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
+    return SavedConfig(spec, labels, inputs, layer, float(dropout), tuple(frozen), sources, pooling)
 
 
 def _labels(path: Path, labels: Any, negative: Any) -> LabelSet:

@@ -6,7 +6,7 @@ relation embeddings (h, t, m) as numpy arrays, both on the one inference engine 
 :meth:`~RelationExtractor.from_encoder` reads a plain or pre-trained encoder the same way, with no classifier at all.
 A saved model is a directory::
 
-    relenc_config.json        strategy, labels, input configs, layer, dropout (rebuilds everything)
+    relenc_config.json        strategy, labels, input configs, layer, dropout, pooling (rebuilds everything)
     head.safetensors          the classifier head
     encoders/<role>/          a Hugging Face encoder (safetensors) with its tokenizer, markers included
     entities/                 optional: an entity recognizer (relenc.models.spans), for raw text
@@ -45,7 +45,7 @@ from relenc.models.encoders import resolve_encoder
 from relenc.models.engine import InferenceEngine, Inputs, Item, counting_progress, in_order
 from relenc.models.model import ModelOutput, RelationModel
 from relenc.models.spans import EntityRecognizer
-from relenc.models.strategies import SINGLE_ENCODER, Strategy, check_parts, get_strategy
+from relenc.models.strategies import SINGLE_ENCODER, Pooling, Strategy, check_parts, get_strategy
 
 CONFIG_NAME = "relenc_config.json"
 HEAD_NAME = "head.safetensors"
@@ -166,7 +166,7 @@ class RelationExtractor:
         self._labels = labels
         self.parts = parts
         self.model = model
-        self.settings = settings  # layer, dropout, frozen roles, input configs: what rebuilds the model
+        self.settings = settings  # layer, dropout, pooling, frozen roles, input configs: what rebuilds the model
         self.engine = InferenceEngine({role: _pad_id(part.tokenizer) for role, part in parts.items()}, model)
         # an end-to-end model also finds its entities and decides its triples: saved and loaded with it
         self.recognizer: EntityRecognizer | None = None
@@ -199,10 +199,12 @@ class RelationExtractor:
         frozen: Sequence[str] = (),
         mlm: bool = False,
         entity_types: Sequence[str] = (),
+        pooling: Pooling = "start",
     ) -> RelationExtractor:
         """A fresh extractor whose encoders come from ``sources`` (role -> encoder name, path or model dir).
 
-        ``labels=None`` builds no classifier head: an encoder read at the strategy's parts.
+        ``labels=None`` builds no classifier head: an encoder read at the strategy's parts. ``pooling`` reads h and t
+        at the entity-start markers or as the mean of the mention's word pieces; it is saved with the model.
         """
         spec = get_strategy(strategy)
         missing = set(spec.roles) - set(sources)
@@ -221,10 +223,11 @@ class RelationExtractor:
             parts[role] = EncoderPart(tokenizer, builder, sources[role])
             encoders[role] = encoder
         n_labels = len(labels) if labels is not None else 0
-        model = RelationModel(spec, encoders, n_labels, dropout, layer, frozenset(frozen), mlm)
+        model = RelationModel(spec, encoders, n_labels, dropout, layer, frozenset(frozen), mlm, pooling)
         settings = {
             "layer": layer,
             "dropout": dropout,
+            "pooling": pooling,
             "frozen": sorted(frozen),
             "inputs": {role: inputs[role].model_dump(mode="json") for role in spec.roles},
             "sources": dict(sources),
@@ -271,7 +274,9 @@ class RelationExtractor:
         if builder.added_tokens:  # the encoder's embeddings were sized for the markers when it was loaded
             raise RelencError(f"the tokenizer of {part.source} gained {builder.added_tokens} tokens for {strategy}")
         encoder: Any = next(iter(self.model.encoders.values()))
-        model = RelationModel(spec, {"main": encoder}, 0, layer=self.model.layer, frozen=self.model.frozen)
+        model = RelationModel(
+            spec, {"main": encoder}, 0, layer=self.model.layer, frozen=self.model.frozen, pooling=self.model.pooling
+        )
         settings = {**self.settings, "inputs": {"main": config.model_dump(mode="json")}}
         parts = {"main": EncoderPart(part.tokenizer, builder, part.source)}
         return RelationExtractor(spec, None, parts, model, settings)
@@ -330,6 +335,7 @@ class RelationExtractor:
             dropout=saved.dropout,
             frozen=saved.frozen,
             mlm=mlm,
+            pooling=saved.pooling,
         )
         for role, part in extractor.parts.items():
             checks.check_tokens(sources[role], part.builder)

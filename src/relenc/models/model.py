@@ -1,7 +1,9 @@
 """The relation model as a torch module: encoder(s) -> h, t, m at carried positions -> classifier head.
 
-A model without labels has no head: it is an encoder (or two) read at the strategy's parts, for embeddings and
-for contrastive pre-training, and nothing in it is random or unused.
+h and t are read at the entity-start markers (``pooling="start"``, the paper's) or as the mean of the mention's word
+pieces (``pooling="mean"``); m is the prompt's mask token. A model without labels has no head: it is an encoder (or
+two) read at the strategy's parts, for embeddings and for contrastive pre-training, and nothing in it is random or
+unused.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from transformers import PreTrainedModel
 
 from relenc.models.engine import Inputs
 from relenc.models.heads import ClassifierHead, MLMHead
-from relenc.models.strategies import Strategy
+from relenc.models.strategies import POOLINGS, Pooling, Strategy
 
 
 @dataclass
@@ -33,11 +35,25 @@ def gather_positions(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Ten
     return hidden[rows, positions]
 
 
+def mean_over_spans(hidden: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
+    """The mean of ``hidden[i, start:end]`` for each row's ``spans[i] = (start, end)`` (end exclusive, never empty).
+
+    A mask over the positions rather than a loop or slicing, so the batch stays one computation and the ONNX export
+    needs no shape that depends on the data. Pieces outside the span are multiplied by 0 and the sum is divided by
+    the piece count, so a one-piece mention gives exactly that piece's vector.
+    """
+    positions = torch.arange(hidden.size(1), device=hidden.device)
+    inside = (positions[None, :] >= spans[:, :1]) & (positions[None, :] < spans[:, 1:])
+    weights = inside.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+
+
 class RelationModel(nn.Module):
     """Encoders keyed by role (``main``; or ``entity`` and ``relation``), the strategy's reads, one head.
 
     Frozen encoders stay in eval mode and run without gradient, so a frozen entity encoder is exactly the
     pre-trained one however long the head trains. ``n_labels=0`` builds no classifier head (embeddings only).
+    ``pooling`` says how h and t are read (:data:`relenc.models.strategies.Pooling`).
     """
 
     def __init__(
@@ -49,12 +65,16 @@ class RelationModel(nn.Module):
         layer: int = -1,
         frozen: frozenset[str] = frozenset(),
         mlm: bool = False,
+        pooling: Pooling = "start",
     ) -> None:
         super().__init__()
         if set(encoders) != set(spec.roles):
             raise ValueError(f"strategy {spec.name} needs encoders {spec.roles}, got {tuple(encoders)}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         self.spec = spec
         self.layer = layer
+        self.pooling = pooling
         self.frozen = frozenset(frozen)
         self.encoders = nn.ModuleDict(encoders)
         in_dim = sum(self.hidden_size(role) * len(vectors) for role, vectors in spec.reads)
@@ -101,8 +121,14 @@ class RelationModel(nn.Module):
             if names:
                 hidden = self.encode(role, inputs[role])
                 for name in names:
-                    out[name] = gather_positions(hidden, inputs[role][_POS[name]])
+                    out[name] = self.read(hidden, inputs[role], name)
         return out
+
+    def read(self, hidden: torch.Tensor, batch: dict[str, torch.Tensor], part: str) -> torch.Tensor:
+        """One part from an encoder's hidden states: h and t by the model's pooling, m at the mask token."""
+        if part in _SPAN and self.pooling == "mean":
+            return mean_over_spans(hidden, batch[_SPAN[part]])
+        return gather_positions(hidden, batch[_POS[part]])
 
     def forward(self, inputs: Inputs, mlm_positions: dict[str, torch.Tensor] | None = None) -> ModelOutput:
         if self.head is None:
@@ -112,7 +138,7 @@ class RelationModel(nn.Module):
         for role, wanted in self.spec.reads:
             hidden = self.encode(role, inputs[role])
             for name in wanted:
-                vectors[name] = gather_positions(hidden, inputs[role][_POS[name]])
+                vectors[name] = self.read(hidden, inputs[role], name)
             if mlm_positions is not None and role in mlm_positions and role in self.mlm_heads:
                 mlm_logits[role] = self.mlm_heads[role](hidden[mlm_positions[role]])
         features = torch.cat([vectors[name] for name in self.spec.parts], dim=-1)
@@ -120,3 +146,4 @@ class RelationModel(nn.Module):
 
 
 _POS = {"h": "head_pos", "t": "tail_pos", "m": "mask_pos"}
+_SPAN = {"h": "head_span", "t": "tail_span"}

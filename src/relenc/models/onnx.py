@@ -1,7 +1,8 @@
 """ONNX export (torch's dynamo exporter) and an onnxruntime backend that predicts like the PyTorch model.
 
 The exported graph takes, for every encoder role, ``<role>.input_ids``, ``<role>.attention_mask`` and the three
-positions, and returns the logits. Tokenisation stays in Python (the same :class:`InputBuilder`), so the ONNX model
+positions (and the mentions' spans, ``head_span`` and ``tail_span``, for a model that pools h and t by the mean),
+and returns the logits. Tokenisation stays in Python (the same :class:`InputBuilder`), so the ONNX model
 and the PyTorch model see identical inputs. ``relenc export-onnx`` checks, on examples you give it, that both give
 the same predictions before it writes anything.
 """
@@ -23,27 +24,45 @@ from relenc.models.extractor import Prediction, RelationExtractor, predictions
 
 ONNX_NAME = "model.onnx"
 _KEYS = ("input_ids", "attention_mask", "head_pos", "tail_pos", "mask_pos")
+_SPAN_KEYS = ("head_span", "tail_span")
+
+
+def input_keys(extractor: RelationExtractor) -> tuple[str, ...]:
+    """The batch tensors the graph takes per encoder role: the mentions' spans only when the model pools by the
+    mean, so a start-pooling export keeps the inputs it always had."""
+    return _KEYS + (_SPAN_KEYS if extractor.model.pooling == "mean" else ())
 
 
 class _Flat(nn.Module):
-    """The relation model with flat tensor arguments, as the exporter wants them: per encoder role, in order,
-    ``input_ids``, ``attention_mask``, ``head_pos``, ``tail_pos``, ``mask_pos``."""
+    """The relation model with flat tensor arguments, as the exporter wants them: per encoder role, in order, the
+    tensors of :func:`input_keys`."""
 
     def __init__(self, extractor: RelationExtractor) -> None:
         super().__init__()
         self.model = extractor.model
         self.roles = list(extractor.parts)
+        self.keys = input_keys(extractor)
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        n = len(self.keys)
         inputs = {
-            role: dict(zip(_KEYS, tensors[i * len(_KEYS) : (i + 1) * len(_KEYS)], strict=True))
-            for i, role in enumerate(self.roles)
+            role: dict(zip(self.keys, tensors[i * n : (i + 1) * n], strict=True)) for i, role in enumerate(self.roles)
         }
         return self.model(inputs).logits
 
 
+def _slots(extractor: RelationExtractor) -> list[tuple[str, str, str]]:
+    """The graph's inputs in order: name (``<role>.<key>``), encoder role, batch key."""
+    return [(f"{role}.{key}", role, key) for role in extractor.parts for key in input_keys(extractor)]
+
+
 def input_names(extractor: RelationExtractor) -> list[str]:
-    return [f"{role}.{key}" for role in extractor.parts for key in _KEYS]
+    return [name for name, _, _ in _slots(extractor)]
+
+
+def graph_inputs(extractor: RelationExtractor, batch: Inputs) -> dict[str, torch.Tensor]:
+    """A padded batch as the graph's named inputs, in the graph's order."""
+    return {name: batch[role][key] for name, role, key in _slots(extractor)}
 
 
 def export_onnx(extractor: RelationExtractor, directory: str | Path, sample: Sequence[Example]) -> Path:
@@ -55,7 +74,7 @@ def export_onnx(extractor: RelationExtractor, directory: str | Path, sample: Seq
     extractor.model.eval()
     flat = _Flat(extractor).eval()
     batch = extractor.collate(extractor.encode(list(sample[:2])))
-    args = tuple(batch[role][key] for role in extractor.parts for key in _KEYS)
+    args = tuple(graph_inputs(extractor, batch).values())
     names = input_names(extractor)
     b = torch.export.Dim("batch")
     lengths = {role: torch.export.Dim(f"length_{k}") for k, role in enumerate(extractor.parts)}
@@ -100,8 +119,8 @@ class OnnxPredictor:
         engine = InferenceEngine(self.extractor.engine.pad_ids)  # no torch model: the step runs in onnxruntime
 
         def step(batch: Inputs) -> np.ndarray:
-            feed = {f"{role}.{key}": batch[role][key].numpy() for role in self.extractor.parts for key in _KEYS}
-            logits = self.session.run(["logits"], {k: v for k, v in feed.items() if k in self.names})[0]
+            feed = {name: t.numpy() for name, t in graph_inputs(self.extractor, batch).items() if name in self.names}
+            logits = self.session.run(["logits"], feed)[0]
             probs = np.exp(logits - logits.max(-1, keepdims=True))
             return probs / probs.sum(-1, keepdims=True)
 

@@ -15,6 +15,10 @@ from typing import Literal
 #: The vectors an encoder can give: h (head marker), t (tail marker), m (the prompt's mask token).
 Part = Literal["h", "t", "m"]
 PARTS: tuple[Part, ...] = ("h", "t", "m")
+#: How h and t are read: at the entity-start marker (the paper's single token), or as the mean of the mention's word
+#: pieces. m is always the mask token's vector.
+Pooling = Literal["start", "mean"]
+POOLINGS: tuple[Pooling, ...] = ("start", "mean")
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 A triple from "He was born in Alabama." says little unless it says who "He" is. Before pairing, the pipeline passes
 a document's mentions to :func:`resolve`: they are chained with the rules of :mod:`relenc.chains` (the same name, an
 acronym, a person's first or last name; he/she to the nearest preceding person of that gender, at most two sentences
-back), and each is named after its chain's longest name. A pronoun becomes a mention only when it is linked; it
-keeps its own offsets (the classifier reads the sentence it is in) and takes the type of the person it refers to, so
-type-pair filters treat it as that person. they/it are never linked: the rules cannot tell their referents apart.
+back), and each is named after its chain's longest name. A pronoun becomes a mention only when it is linked and not
+possessive ("his", "her company"); it keeps its own offsets (the classifier reads the sentence it is in) and takes
+the type of the person it refers to, so type-pair filters treat it as that person. they/it are never linked: the
+rules cannot tell their referents apart.
 
 Mentions without a type (noun-chunk heads for nominal relations, or a caller's untyped entities) are not names, or
 cannot be told to be people: they pass through unnamed. The cost is about linear in the document's length.
@@ -50,8 +51,17 @@ def resolve(doc: Any, entities: Sequence[Entity], person_types: Iterable[str] = 
             if k < len(typed) and entities[typed[k]].text != name:
                 named[typed[k]] = replace(entities[typed[k]], name=name)
             elif k >= len(typed) and (mentions[m].start, mentions[m].end) not in taken:
+                if _possessive(doc, mentions[m]):
+                    continue
                 pronouns.append(Entity(mentions[m].text, mentions[m].start, mentions[m].end, referents[m], name))
     return sorted(named + pronouns, key=lambda e: e.start)
+
+
+def _possessive(doc: Any, mention: Mention) -> bool:
+    """A possessive pronoun ("his neighbor", "her company"): it links the chain, but it is no argument of a
+    relation of its own (in "killed his neighbor, Robert Hayes", "his" would pair with "Robert Hayes")."""
+    span = doc.char_span(mention.start, mention.end)
+    return span is not None and span.root.tag_ == "PRP$"
 
 
 def _referent_types(chain: Chain, mentions: Sequence[Mention], person_types: frozenset[str]) -> dict[int, str]:

@@ -125,8 +125,13 @@ class Pipeline:
 
     @property
     def nlp(self) -> Any:
+        """The spaCy pipeline, loaded on first use without what extraction never reads: the lemmatizer, and the NER
+        when the model finds its own entities (a third of the parse time of ``en_core_web_sm``)."""
         if self._nlp is None:
-            self._nlp = load_spacy(self.config.spacy_model)
+            own_entities = self.model.recognizer is not None and self.config.candidates == "entities"
+            self._nlp = load_spacy(
+                self.config.spacy_model, exclude=("lemmatizer", "ner") if own_entities else ("lemmatizer",)
+            )
         return self._nlp
 
     def extract(self, text: str, entities: Sequence[Entity] | None = None) -> list[Triple]:
@@ -310,10 +315,23 @@ def recognize(recognizer: EntityRecognizer, docs: Sequence[Any]) -> list[list[En
     out: list[list[Entity]] = [[] for _ in docs]
     for (d, words), mentions in zip(sentences, found, strict=True):
         for mention, _ in mentions:
-            start, last = words[mention.start], words[mention.end - 1]
-            end = last.idx + len(last.text)
-            out[d].append(Entity(docs[d].text[start.idx : end], start.idx, end, mention.type))
+            span = _trimmed(words[mention.start : mention.end])
+            if span:
+                start, end = span[0].idx, span[-1].idx + len(span[-1].text)
+                out[d].append(Entity(docs[d].text[start:end], start, end, mention.type))
     return out
+
+
+def _trimmed(tokens: Sequence[Any]) -> Sequence[Any]:
+    """A mention without the punctuation tokens at its ends: "Apple ." at the end of a sentence is "Apple" (a
+    name never starts or ends with a token of punctuation alone; in CoNLL04's own tokens 37 of 5,349 do, all split
+    abbreviations such as "Calif ." that spaCy keeps whole)."""
+    lo, hi = 0, len(tokens)
+    while lo < hi and not any(c.isalnum() for c in tokens[lo].text):
+        lo += 1
+    while hi > lo and not any(c.isalnum() for c in tokens[hi - 1].text):
+        hi -= 1
+    return tokens[lo:hi]
 
 
 _DIRECTED = re.compile(r"^(.*)\((e1,e2|e2,e1)\)$")

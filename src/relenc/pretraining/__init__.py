@@ -1,7 +1,8 @@
 """Contrastive pre-training: sentence pairs mined from raw text (:mod:`~relenc.pretraining.pairs`, over the entity
 chains of the shared :mod:`relenc.chains`), at corpus scale (:mod:`~relenc.pretraining.corpus` reads the inputs,
 :mod:`~relenc.pretraining.mining` runs the worker processes, :mod:`~relenc.pretraining.shards` keeps the resumable
-output), and the pre-training loop (:mod:`~relenc.pretraining.pretrain`).
+output), and pre-training: what it reads and contrasts (:mod:`~relenc.pretraining.data`), the loss and its
+backward pass (:mod:`~relenc.pretraining.contrastive`) and the loop (:mod:`~relenc.pretraining.pretrain`).
 
 Imports allowed: :mod:`relenc.data`, :mod:`relenc.encoding`, :mod:`relenc.models`, :mod:`relenc.training` (the
 loop reuses its config, losses and accelerator), and the shared :mod:`relenc.chains`, :mod:`relenc.nlp`,

@@ -1,10 +1,18 @@
-"""Mining positive sentence pairs from raw text for self-supervised relation pre-training.
+"""Mining positive sentence pairs from raw text for self-supervised pre-training.
 
 Two sentences of one document that both mention the same two entity chains form a positive pair: they probably
 express the same relation between the same entities. Pipeline: read documents -> spaCy sentence split and NER ->
 mentions (named entities, plus he/she pronouns) -> chains (:mod:`relenc.chains`) -> for every pair of
 chains that co-occurs in two or more sentences, pairs of those sentences, with the two chains marked as head and
 tail in the same order in both. Entity pairs that co-occur in one sentence only yield nothing.
+
+Each relation pair carries up to ``max_hard_negatives`` hard negatives: sentences of the same document that mention
+its head with another tail (and not its tail), marked with that head and the other entity nearest to it. They are
+what a name-matching shortcut gets wrong, so the loss learns more from them than from random in-batch sentences.
+
+With ``kind="entity"`` the records are entity-chain pairs instead, for the entity encoder: two sentences that
+mention one chain, which is marked as the head in both (the tail is the other entity nearest to it, since the
+entity encoder always reads marked pairs). Every chain of the corpus counts, not only the heads of relation pairs.
 """
 
 from __future__ import annotations
@@ -13,9 +21,9 @@ import functools
 import itertools
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from relenc.chains import Chain, Mention, NameChains, agree, document_mentions, naming_mention
 from relenc.data.readers._common import example_from_char_spans
@@ -31,6 +39,9 @@ DEFAULT_TYPES = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "LAW", "LANGUAGE"}
 )
 _SPACY_BATCH = 16  # documents per nlp.pipe batch: fixed, so that the batches (and so the output) never vary
+Kind = Literal["relation", "entity"]
+KINDS: tuple[Kind, ...] = ("relation", "entity")
+Record = dict[str, Any]  # a JSON-ready record: one line of a shard
 
 
 @dataclass(frozen=True)
@@ -40,8 +51,10 @@ class MiningSettings:
     spacy_model: str = DEFAULT_SPACY_MODEL
     types: frozenset[str] = DEFAULT_TYPES
     require_agreement: bool = False
-    max_pairs_per_entity_pair: int = 10
+    max_pairs_per_entity_pair: int = 10  # per chain for entity-chain pairs
     max_sentence_chars: int = 600
+    max_hard_negatives: int = 3
+    kind: Kind = "relation"
 
     def to_json(self) -> dict[str, Any]:
         """JSON values, the types sorted, so that equal settings give equal JSON (compared when resuming)."""
@@ -59,6 +72,7 @@ class MiningStats:
     entity_pairs_cooccurring: int = 0
     entity_pairs_in_two_or_more_sentences: int = 0
     pairs: int = 0
+    hard_negatives: int = 0  # hard-negative sentences written (a sentence counts once per record carrying it)
     duplicates_dropped: int = 0
     pairs_per_entity_pair: Counter[int] = field(default_factory=Counter)
 
@@ -78,7 +92,8 @@ class MiningStats:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> MiningStats:
-        counts = {f.name: int(record[f.name]) for f in fields(cls) if f.name != "pairs_per_entity_pair"}
+        # a count an older relenc did not keep (hard_negatives) was zero
+        counts = {f.name: int(record.get(f.name, 0)) for f in fields(cls) if f.name != "pairs_per_entity_pair"}
         histogram = Counter({int(k): int(v) for k, v in record["pairs_per_entity_pair"].items()})
         return cls(**counts, pairs_per_entity_pair=histogram)
 
@@ -111,15 +126,7 @@ def mine_chunk(documents: Sequence[Document], settings: MiningSettings) -> Chunk
     lines: list[str] = []
     texts = ((d.text, d.id) for d in documents)
     for spacy_doc, doc_id in nlp.pipe(texts, as_tuples=True, batch_size=_SPACY_BATCH):
-        records = mine_document(
-            spacy_doc,
-            doc_id,
-            settings.types,
-            settings.require_agreement,
-            settings.max_pairs_per_entity_pair,
-            settings.max_sentence_chars,
-            stats=stats,
-        )
+        records = mine_document(spacy_doc, doc_id, settings, stats=stats)
         lines.extend(json.dumps(record, ensure_ascii=False) for record in records)
     return ChunkResult(lines, stats)
 
@@ -135,79 +142,152 @@ def _pipeline(name: str) -> Language:
 
 
 def mine_document(
-    doc: Any,
-    doc_id: str,
-    types: frozenset[str] = DEFAULT_TYPES,
-    require_agreement: bool = False,
-    max_pairs_per_entity_pair: int = 10,
-    max_sentence_chars: int = 600,
-    stats: MiningStats | None = None,
-) -> list[dict[str, Any]]:
-    """Positive pairs of one spaCy-processed document, as JSON-ready records."""
+    doc: Any, doc_id: str, settings: MiningSettings | None = None, stats: MiningStats | None = None
+) -> list[Record]:
+    """The records of one spaCy-processed document (positive pairs of ``settings.kind``), JSON-ready."""
+    settings = settings or MiningSettings()
     stats = stats if stats is not None else MiningStats()
-    mentions = document_mentions(doc, types)
+    mentions = document_mentions(doc, settings.types)
     chains = NameChains(pronouns=True).build(mentions)
-    if require_agreement:
+    if settings.require_agreement:
         chains = agree(chains, NameChains(pronouns=False).build(mentions))
     sentences = list(doc.sents)
     stats.documents += 1
     stats.sentences += len(sentences)
     stats.mentions += len(mentions)
     stats.chains += len(chains)
-    first, by_pair = _cooccurrences(chains, mentions)
+    document = _Document(doc_id, sentences, mentions, chains, _first_mentions(chains, mentions), settings)
+    records = _entity_records(document, stats) if settings.kind == "entity" else _relation_records(document, stats)
+    stats.pairs += len(records)
+    return records
+
+
+@dataclass(frozen=True)
+class _Document:
+    """One document's sentences, mentions and chains; ``first``: per sentence, the first mention of each chain in
+    it (what a sentence example marks)."""
+
+    id: str
+    sentences: list[Any]
+    mentions: list[Mention]
+    chains: list[Chain]
+    first: dict[int, dict[int, Mention]]
+    settings: MiningSettings
+
+    def example(self, sentence: int, head: int, tail: int) -> Record | None:
+        """Sentence ``sentence`` with chains ``head`` and ``tail`` marked, or None if unusable."""
+        present = self.first[sentence]
+        where = f"{self.id}:{sentence}"
+        return _sentence_example(
+            self.sentences[sentence], present[head], present[tail], where, self.settings.max_sentence_chars
+        )
+
+    def mention_example(self, chain: int, sentence: int) -> Record | None:
+        """Sentence ``sentence`` with ``chain`` as the head and the other chain nearest to it as the tail."""
+        other = self.nearest_other(sentence, chain)
+        return None if other is None else self.example(sentence, chain, other)
+
+    def nearest_other(self, sentence: int, chain: int) -> int | None:
+        """The other chain of the sentence whose mention is nearest to ``chain``'s (the earlier of equals)."""
+        present = self.first[sentence]
+        anchor = present[chain].start
+        others = (c for c in present if c != chain)
+        return min(others, key=lambda c: (abs(present[c].start - anchor), present[c].start), default=None)
+
+    def name(self, chain: int) -> str:
+        return naming_mention(self.chains[chain], self.mentions).text
+
+
+def _relation_records(doc: _Document, stats: MiningStats) -> list[Record]:
+    """Pairs of sentences about the same two chains, each with the hard negatives of its head."""
+    by_pair: dict[tuple[int, int], list[int]] = {}
+    for s, present in sorted(doc.first.items()):
+        for a, b in itertools.combinations(sorted(present), 2):
+            by_pair.setdefault((a, b), []).append(s)
     stats.entity_pairs_cooccurring += len(by_pair)
     records = []
     for (a, b), sents in by_pair.items():
         if len(sents) < 2:
             continue
         stats.entity_pairs_in_two_or_more_sentences += 1
-        made = 0
-        seen: set[tuple[str, str]] = set()
-        for s1, s2 in itertools.combinations(sents, 2):
-            if made >= max_pairs_per_entity_pair:
-                break
-            x = _sentence_example(sentences[s1], first[s1][a], first[s1][b], f"{doc_id}:{s1}", max_sentence_chars)
-            y = _sentence_example(sentences[s2], first[s2][a], first[s2][b], f"{doc_id}:{s2}", max_sentence_chars)
-            if x is None or y is None:
-                continue
-            key = (x["text"], y["text"])
-            if key in seen or x["text"] == y["text"]:
-                stats.duplicates_dropped += 1
-                continue
-            seen.add(key)
-            made += 1
-            records.append(
-                {
-                    "id": f"{doc_id}:{a}-{b}:{made}",
-                    "entities": [naming_mention(chains[a], mentions).text, naming_mention(chains[b], mentions).text],
-                    "a": x,
-                    "b": y,
-                }
-            )
-        if made:
-            stats.pairs_per_entity_pair[made] += 1
-    stats.pairs += len(records)
+        pairs = _sentence_pairs(sents, functools.partial(doc.example, head=a, tail=b), doc.settings, stats)
+        hard = _hard_negatives(doc, a, b) if pairs else []
+        stats.hard_negatives += len(hard) * len(pairs)
+        names = [doc.name(a), doc.name(b)]
+        records += [
+            {"id": f"{doc.id}:{a}-{b}:{k}", "entities": names, "a": x, "b": y, "hard_negatives": hard}
+            for k, (x, y) in enumerate(pairs, 1)
+        ]
     return records
 
 
-def _cooccurrences(
-    chains: list[Chain], mentions: list[Mention]
-) -> tuple[dict[int, dict[int, Mention]], dict[tuple[int, int], list[int]]]:
-    """Per sentence, the first mention of each chain in it; per pair of chains, the sentences that mention both
-    (the candidates for a positive pair: two sentences about the same entity pair)."""
+def _hard_negatives(doc: _Document, head: int, tail: int) -> list[Record]:
+    """Up to ``max_hard_negatives`` sentences (in document order, one example each) that mention ``head`` but not
+    ``tail``, marked with ``head`` and the other chain nearest to it: the same head with another tail."""
+    found: list[Record] = []
+    for s, present in sorted(doc.first.items()):
+        if len(found) >= doc.settings.max_hard_negatives:
+            break
+        if head in present and tail not in present and (example := doc.mention_example(head, s)) is not None:
+            found.append(example)
+    return found
+
+
+def _entity_records(doc: _Document, stats: MiningStats) -> list[Record]:
+    """Pairs of sentences that mention the same chain, marked as the head in both."""
+    by_chain: dict[int, list[int]] = {}
+    for s, present in sorted(doc.first.items()):
+        for c in sorted(present):
+            by_chain.setdefault(c, []).append(s)
+    records = []
+    for c, sents in sorted(by_chain.items()):
+        if len(sents) < 2:
+            continue
+        pairs = _sentence_pairs(sents, functools.partial(doc.mention_example, c), doc.settings, stats)
+        name = doc.name(c)
+        records += [
+            {"id": f"{doc.id}:{c}:{k}", "kind": "entity", "entity": name, "a": x, "b": y}
+            for k, (x, y) in enumerate(pairs, 1)
+        ]
+    return records
+
+
+def _sentence_pairs(
+    sentences: list[int], example: Callable[[int], Record | None], settings: MiningSettings, stats: MiningStats
+) -> list[tuple[Record, Record]]:
+    """Up to ``max_pairs_per_entity_pair`` pairs of the sentences (in order) whose examples are usable and whose
+    texts differ (a repeated sentence is no second view); each sentence's example is made once."""
+    view = functools.cache(example)
+    pairs: list[tuple[Record, Record]] = []
+    seen: set[tuple[str, str]] = set()
+    for s1, s2 in itertools.combinations(sentences, 2):
+        if len(pairs) >= settings.max_pairs_per_entity_pair:
+            break
+        x, y = view(s1), view(s2)
+        if x is None or y is None:
+            continue
+        key = (x["text"], y["text"])
+        if key in seen or x["text"] == y["text"]:
+            stats.duplicates_dropped += 1
+            continue
+        seen.add(key)
+        pairs.append((x, y))
+    if pairs:
+        stats.pairs_per_entity_pair[len(pairs)] += 1
+    return pairs
+
+
+def _first_mentions(chains: list[Chain], mentions: list[Mention]) -> dict[int, dict[int, Mention]]:
+    """Per sentence, the first mention of each chain in it."""
     first: dict[int, dict[int, Mention]] = {}
     for c, chain in enumerate(chains):
         for m in chain.mentions:
             mention = mentions[m]
             first.setdefault(mention.sentence, {}).setdefault(c, mention)
-    by_pair: dict[tuple[int, int], list[int]] = {}
-    for s, present in sorted(first.items()):
-        for a, b in itertools.combinations(sorted(present), 2):
-            by_pair.setdefault((a, b), []).append(s)
-    return first, by_pair
+    return first
 
 
-def _sentence_example(sent: Any, head: Mention, tail: Mention, id_: str, max_chars: int) -> dict[str, Any] | None:
+def _sentence_example(sent: Any, head: Mention, tail: Mention, id_: str, max_chars: int) -> Record | None:
     """The sentence as a generic-JSONL example with head and tail marked, or None if unusable."""
     text = sent.text
     if len(text) > max_chars:

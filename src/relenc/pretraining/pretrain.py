@@ -1,55 +1,63 @@
 """Contrastive (InfoNCE / NT-Xent) pre-training of an encoder, on mined pairs or on a labelled set.
 
-- **pairs** (self-supervised): a batch holds B mined pairs, 2B sentences; the two sentences of a pair are
-  positives, everything else in the batch (from every process, under Accelerate) is a negative.
+- **pairs** (self-supervised): a batch holds B mined pairs, 2B sentences, and up to ``hard_negatives`` hard
+  negatives per pair; the two sentences of a pair are positives, everything else in the batch (from every process,
+  under Accelerate) is a negative, and a pair's hard negatives are negatives for that pair's sentences. Entity-chain
+  pairs (``relenc mine-pairs --kind entity``) pre-train an entity encoder with the variant ``h``.
 - **labelled** (supervised): sentences with the same relation are positives. The negative class is either its own
   class (``negatives="class"``) or excluded (``negatives="exclude"``: each no-relation sentence only serves as a
   negative for the others).
 
-What is contrasted (``variant``): ``m`` (the mask vector); ``ht`` (a linear reduction of [h; t]); ``both`` (the
-mean of the ``m`` and ``ht`` losses); ``htm`` (a linear reduction of [h; t; m]); ``h`` (the head vector: for an
-entity encoder, mentions of one entity chain are positives). The reductions are dropped afterwards: only the
-encoder is saved, as a directory that ``relenc train --encoder DIR`` loads.
+Entity blanking (Matching the Blanks): at every step each head and each tail is replaced by ``[BLANK]`` with
+``blank_probability``, drawn from the seed, the step and the process, so that the encoder must learn what the
+sentences say rather than match the entities' names, and a resumed run draws what the interrupted one would have.
+``chunk_size`` turns on gradient caching (:mod:`~relenc.pretraining.contrastive`), so a batch of hundreds of pairs
+fits in memory. Every ``checkpoint_every`` steps the model, optimiser and random states go to ``output/checkpoint``;
+``resume`` goes on from there to the result an uninterrupted run gives.
+
+What is contrasted is the ``variant`` (:class:`~relenc.pretraining.contrastive.Reducer`). Only the encoder is
+saved, as a directory that ``relenc train --encoder DIR`` (or ``--entity-encoder DIR``) loads.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import random
+import shutil
 import time
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import yaml
 from accelerate.utils import set_seed
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
-from torch import nn
+from rich.progress import Progress, TaskID
 
 from relenc.data.example import Example
-from relenc.data.labels import LabelSet
 from relenc.data.readers import read_dataset
-from relenc.data.readers._common import json_objects, read_text
-from relenc.data.readers.jsonl import example_from_dict
-from relenc.encoding.builder import InputConfig
-from relenc.errors import DataError, RelencError
-from relenc.io import atomic_dir
-from relenc.models.engine import to_device
+from relenc.encoding.builder import InputConfig, TooLongError
+from relenc.errors import RelencError
+from relenc.io import atomic_dir, replace_dir, write_text_atomic
 from relenc.models.extractor import RelationExtractor
-from relenc.models.model import RelationModel
-from relenc.pretraining.shards import pair_files
+from relenc.pretraining.contrastive import ContrastiveModel, Reducer, cached_backward, full_backward
+from relenc.pretraining.data import ContrastiveSet, blank_batch, read_pairs
 from relenc.progress import TRAINING_FIELDS, progress_bar
-from relenc.runtime import autocast
 from relenc.training.config import TrainConfig
-from relenc.training.losses import info_nce
 from relenc.training.trainer import make_accelerator
 
 Variant = Literal["m", "ht", "both", "htm", "h"]
 _STRATEGY = {"m": "mask", "ht": "ht", "both": "ht_mask", "htm": "ht_mask", "h": "ht"}
+CHECKPOINT_DIR = "checkpoint"
+STATE_NAME = "pretrain_state.json"
+RESULTS_NAME = "pretrain_results.json"
+CONFIG_NAME = "pretrain_config.yaml"
+_EXTENSIBLE = frozenset({"max_steps", "epochs", "checkpoint_every"})  # what a resumed run may change
+_FIELDS = (*TRAINING_FIELDS, "{task.fields[steps]:.2f} steps/s")
+_CHECK_BATCH = 1024  # sentences per tokenizer call when checking that they fit max_length
 
 
 class PretrainConfig(BaseModel):
@@ -76,185 +84,267 @@ class PretrainConfig(BaseModel):
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     seed: int = 13
     max_examples: int | None = Field(None, gt=0)
+    blank_probability: float = Field(
+        0.7, ge=0, le=1, description="Chance that a head or tail is replaced by [BLANK] at a step (0: never)."
+    )
+    hard_negatives: int = Field(
+        1, ge=0, description="Hard negatives per pair in the loss (mining keeps up to 3); each costs a sentence."
+    )
+    chunk_size: int | None = Field(
+        None, ge=0, description="Gradient caching: sentences per forward pass (0 or none: the whole batch at once)."
+    )
+    checkpoint_every: int | None = Field(None, gt=0, description="Save a checkpoint every N steps, for resume.")
 
 
-def read_pairs(path: str | Path, limit: int | None = None) -> list[tuple[Example, Example]]:
-    """Pairs written by ``relenc mine-pairs`` (its output directory: every shard, in order) or any JSONL file of
-    ``{"id", "a", "b"}`` objects; only the first ``limit`` when given, so a large run is not read whole for a few."""
-    return list(itertools.islice(_iter_pairs(path), limit))
-
-
-def _iter_pairs(path: str | Path) -> Iterator[tuple[Example, Example]]:
-    for file in pair_files(path):
-        for number, record in json_objects(read_text(file), file, "'a' and 'b' examples"):
-            if "a" not in record or "b" not in record:
-                raise DataError("each line needs 'a' and 'b' examples", file, f"line {number}")
-            a = example_from_dict(record["a"], file, f"line {number}, 'a'")
-            b = example_from_dict(record["b"], file, f"line {number}, 'b'")
-            yield a, b
-
-
-class Reducer(nn.Module):
-    """The variant's projection of h, t, m to what InfoNCE compares (dropped after pre-training)."""
-
-    def __init__(self, variant: str, dim: int) -> None:
-        super().__init__()
-        self.variant = variant
-        self.ht = nn.Linear(2 * dim, dim) if variant in ("ht", "both") else None
-        self.htm = nn.Linear(3 * dim, dim) if variant == "htm" else None
-
-    def losses(self, vectors: dict[str, torch.Tensor], labels: torch.Tensor, temperature: float) -> torch.Tensor:
-        if self.variant == "m":
-            return info_nce(vectors["m"], labels, temperature)
-        if self.variant == "h":
-            return info_nce(vectors["h"], labels, temperature)
-        if self.variant == "htm":
-            assert self.htm is not None
-            return info_nce(self.htm(torch.cat([vectors["h"], vectors["t"], vectors["m"]], -1)), labels, temperature)
-        assert self.ht is not None
-        ht = info_nce(self.ht(torch.cat([vectors["h"], vectors["t"]], -1)), labels, temperature)
-        if self.variant == "ht":
-            return ht
-        return (ht + info_nce(vectors["m"], labels, temperature)) / 2
-
-
-class ContrastiveModel(nn.Module):
-    """Encoder + reducer + loss in one module, so that one DDP wrapper synchronises every trained parameter."""
-
-    def __init__(self, model: RelationModel, reducer: Reducer, temperature: float) -> None:
-        super().__init__()
-        self.model = model
-        self.reducer = reducer
-        self.temperature = temperature
-
-    def forward(self, inputs: dict[str, dict[str, torch.Tensor]], groups: torch.Tensor) -> torch.Tensor:
-        vectors = self.model.vectors(inputs)
-        gathered = {k: _gather(v.float()) for k, v in vectors.items()}
-        return self.reducer.losses(gathered, _gather(groups), self.temperature)
-
-
-def _gather(tensor: torch.Tensor) -> torch.Tensor:
-    """Concatenate a tensor from every process, keeping this process's gradient (negatives from all processes)."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return tensor
-    import torch.distributed.nn.functional as dist_fn
-
-    return torch.cat(dist_fn.all_gather(tensor), dim=0)
-
-
-def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True) -> dict[str, Any]:
-    """Run contrastive pre-training; save the encoder (weights + tokenizer with markers) to ``output``."""
+def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Run contrastive pre-training; save the encoder (weights + tokenizer with the markers, and ``[BLANK]`` when
+    blanking) to ``output``. ``resume``: go on from ``output``'s checkpoint; a finished run returns its results."""
     if (config.pairs is None) == (config.labelled is None):
         raise RelencError("give exactly one of --pairs (mined pairs) or --labelled (a labelled data file)")
-    set_seed(config.seed)
+    out = Path(output)
     acc = make_accelerator(TrainConfig(precision=config.precision))
-    examples, group_of = _load_examples(config)
-    if len(examples) < 4:
-        raise RelencError(f"need at least 4 sentences to pre-train, got {len(examples)}")
-    # an encoder read at the variant's parts, with no classifier: nothing is built that is not trained
-    extractor = RelationExtractor.from_encoder(
-        config.encoder, _STRATEGY[config.variant], config.input, seed=config.seed
-    )
+    if resume and (finished := _finished_results(out, config)) is not None:
+        _say(acc, f"{out} holds this run, finished: nothing to resume")
+        return finished
+    set_seed(config.seed)
+    if config.chunk_size and acc.num_processes > 1:
+        raise RelencError("--chunk-size (gradient caching) runs in one process; use a larger --batch-size per process")
+    extractor = _extractor(config)
+    data = _fitting(_load(config), extractor, acc)
+    if (rows := sum(len(unit) for unit in data.units)) < 4:
+        raise RelencError(f"need at least 4 sentences to pre-train, got {rows}")
     reducer = Reducer(config.variant, extractor.model.hidden_size("main"))
-    contrastive = ContrastiveModel(extractor.model, reducer, config.temperature)
-    Console(stderr=True).print(f"contrastive pre-training ({config.variant}) on {len(examples)} sentences")
-    start = time.time()
-    losses = _train(extractor, contrastive, examples, torch.tensor(group_of), config, acc, progress)
+    loop = _Loop(extractor, ContrastiveModel(extractor.model, reducer, config.temperature), data, config, acc)
+    hard = int(data.hard.sum())
+    _say(
+        acc,
+        f"contrastive pre-training ({config.variant}) on {len(data.examples) - hard} sentences and {hard} hard "
+        f"negatives, blanking entities with probability {config.blank_probability}",
+    )
+    losses, seconds = loop.run(out, resume, progress)
     window = max(1, min(5, len(losses) // 2))  # mean loss over the first and the last few steps
     results = {
         "variant": config.variant,
-        "sentences": len(examples),
+        "sentences": len(data.examples) - hard,
+        "hard_negatives": hard,
         "steps": len(losses),
         "first_loss": round(sum(losses[:window]) / window, 4),
         "last_loss": round(sum(losses[-window:]) / window, 4),
-        "seconds": round(time.time() - start, 1),
+        "seconds": round(seconds, 1),
     }
     if acc.is_main_process:  # the encoder, its config and its results appear together, or not at all
-        with atomic_dir(output) as tmp:
+        with atomic_dir(out) as tmp:
             save_encoder(extractor, tmp)
-            (tmp / "pretrain_config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")), "utf-8")
-            (tmp / "pretrain_results.json").write_text(json.dumps(results, indent=2), "utf-8")
+            (tmp / CONFIG_NAME).write_text(yaml.safe_dump(config.model_dump(mode="json")), "utf-8")
+            (tmp / RESULTS_NAME).write_text(json.dumps(results, indent=2), "utf-8")
     return results
 
 
-def _load_examples(config: PretrainConfig) -> tuple[list[Example], list[int]]:
-    """The sentences to contrast and each one's group: the two sentences of a mined pair share a group; in
-    supervised mode a relation is a group, and with ``negatives="exclude"`` each no-relation sentence is a group of
-    its own (only ever a negative)."""
+def _extractor(config: PretrainConfig) -> RelationExtractor:
+    """The encoder read at the variant's parts with no classifier (nothing is built that is not trained), its
+    tokenizer given the blank token when blanking (and its embeddings a row for it)."""
+    extractor = RelationExtractor.from_encoder(
+        config.encoder, _STRATEGY[config.variant], config.input, seed=config.seed
+    )
+    if config.blank_probability > 0:
+        part = extractor.parts["main"]
+        part.builder.add_blank_token()
+        encoder: Any = extractor.model.encoders["main"]
+        if len(part.tokenizer) != encoder.get_input_embeddings().num_embeddings:
+            encoder.resize_token_embeddings(len(part.tokenizer))
+    return extractor
+
+
+def _load(config: PretrainConfig) -> ContrastiveSet:
+    """The rows to contrast: mined pairs with their hard negatives, or labelled sentences."""
     if config.pairs is not None:
         pairs = read_pairs(config.pairs, config.max_examples)
-        return [ex for pair in pairs for ex in pair], [i // 2 for i in range(2 * len(pairs))]
+        if config.variant != "h" and any(pair.kind == "entity" for pair in pairs):
+            raise RelencError(
+                f"{config.pairs} holds entity-chain pairs: they pre-train an entity encoder on the head vector; use "
+                "--variant h"
+            )
+        return ContrastiveSet.from_pairs(pairs, config.hard_negatives)
     examples = read_dataset(config.labelled, config.format)[: config.max_examples]  # type: ignore[arg-type]
-    labels = LabelSet.from_labels(ex.label for ex in examples)
-    group_of = []
-    for i, ex in enumerate(examples):
-        if ex.label is None:
-            raise DataError("unlabelled example in supervised pre-training", config.labelled, f"record {i + 1}")
-        if config.negatives == "exclude" and ex.label == labels.negative:
-            group_of.append(len(labels) + i)
+    return ContrastiveSet.from_labelled(examples, config.negatives == "exclude", str(config.labelled))
+
+
+def _fitting(data: ContrastiveSet, extractor: RelationExtractor, acc: Any) -> ContrastiveSet:
+    """The set without the sentences whose entities lie too far apart for ``max_length`` (named in a warning),
+    found once here so that a long run never stops at one. Blanking only shortens a sentence: what fits, fits
+    blanked."""
+    too_long: set[int] = set()
+    for start in range(0, len(data.examples), _CHECK_BATCH):
+        part = data.examples[start : start + _CHECK_BATCH]
+        try:
+            extractor.encode(part)
+        except TooLongError:
+            too_long.update(start + i for i, example in enumerate(part) if not _fits(extractor, example))
+    if too_long:
+        first = ", ".join(repr(data.examples[i].id) for i in sorted(too_long)[:5])
+        _say(
+            acc,
+            f"warning: {len(too_long)} of {len(data.examples)} sentences left out: their entities are too far apart "
+            f"for max_length (first: {first}); set input.max_length higher to keep them",
+        )
+    return data.without(too_long)
+
+
+def _fits(extractor: RelationExtractor, example: Example) -> bool:
+    try:
+        extractor.encode([example])
+    except TooLongError:
+        return False
+    return True
+
+
+@dataclass
+class _Loop:
+    """What the steps of a run share: the model, the rows, the config and the accelerator."""
+
+    extractor: RelationExtractor
+    contrastive: ContrastiveModel
+    data: ContrastiveSet
+    config: PretrainConfig
+    acc: Any
+
+    def run(self, out: Path, resume: bool, progress: bool) -> tuple[list[float], float]:
+        """Train over shuffled batches, each process taking its share, checkpointing every ``checkpoint_every``
+        steps; returns the loss of every step (the resumed ones included) and the seconds of training."""
+        cfg, acc = self.config, self.acc
+        per_rank = len(self.data.batches(cfg.batch_size, cfg.seed, 0)) // acc.num_processes
+        if per_rank == 0:
+            raise RelencError("too few examples for one batch per process")
+        total = cfg.max_steps or math.ceil(cfg.epochs * per_rank)
+        params = [p for p in self.contrastive.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        model, optimizer = acc.prepare(self.contrastive, optimizer)
+        losses, before = _restore(acc, out, cfg) if resume else _fresh(acc, out)
+        meter = _Meter()
+        with progress_bar(enabled=progress and acc.is_main_process, fields=_FIELDS) as bar:
+            task = bar.add_task("pre-training", total=total, completed=len(losses), loss=0.0, rate=0.0, steps=0.0)
+            while len(losses) < total:
+                epoch, offset = divmod(len(losses), per_rank)
+                batches = self.data.batches(cfg.batch_size, cfg.seed, epoch)
+                for rows in batches[acc.process_index : per_rank * acc.num_processes : acc.num_processes][offset:]:
+                    losses.append(self._step(model, optimizer, params, rows, len(losses)))
+                    meter.update(bar, task, losses[-1], len(rows) * acc.num_processes)
+                    if cfg.checkpoint_every and len(losses) % cfg.checkpoint_every == 0 and len(losses) < total:
+                        _save_checkpoint(acc, out, cfg, losses, before + meter.seconds)
+                    if len(losses) >= total:
+                        break
+        return losses, before + meter.seconds
+
+    def _step(self, model: Any, optimizer: Any, params: list[torch.nn.Parameter], rows: list[int], step: int) -> float:
+        """One optimiser step on the batch ``rows``: blank (drawn from the seed, the step and the process), encode,
+        backward (cached chunk by chunk with ``chunk_size``), clip, update. Returns the batch's loss."""
+        cfg, acc, extractor = self.config, self.acc, self.extractor
+        rng = np.random.default_rng([cfg.seed, step, acc.process_index])
+        items = extractor.encode(blank_batch([self.data.examples[i] for i in rows], cfg.blank_probability, rng))
+        groups, hard = self.data.group[rows].to(acc.device), self.data.hard[rows].to(acc.device)
+        model.train()
+        if cfg.chunk_size:
+            chunk = cfg.chunk_size
+            loss = cached_backward(self.contrastive, extractor, items, groups, hard, chunk, cfg.precision, acc.device)
         else:
-            group_of.append(labels.index(ex.label))
-    return examples, group_of
+            loss = full_backward(model, extractor, items, groups, hard, cfg.precision, acc)
+        acc.clip_grad_norm_(params, cfg.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad()
+        return float(loss.item())
 
 
-def _train(
-    extractor: RelationExtractor,
-    contrastive: ContrastiveModel,
-    examples: list[Example],
-    group: torch.Tensor,
-    config: PretrainConfig,
-    acc: Any,
-    progress: bool,
-) -> list[float]:
-    """The contrastive loop over shuffled batches, each process taking its share; returns the loss of every step."""
-    items = extractor.encode(examples)
-    pairs_mode = config.pairs is not None
-    per_rank = len(_batches(len(examples), config, pairs_mode)) // acc.num_processes
-    if per_rank == 0:
-        raise RelencError("too few examples for one batch per process")
-    total = config.max_steps or math.ceil(config.epochs * per_rank)
-    params = [p for p in contrastive.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    model, optimizer = acc.prepare(contrastive, optimizer)
-    losses: list[float] = []
-    start = time.time()
-    with progress_bar(enabled=progress and acc.is_main_process, fields=TRAINING_FIELDS) as bar:
-        task = bar.add_task("pre-training", total=total, loss=0.0, rate=0.0)
-        epoch = 0
-        while len(losses) < total:
-            order = _batches(len(examples), config, pairs_mode, epoch=epoch)
-            for idx in order[acc.process_index : per_rank * acc.num_processes : acc.num_processes]:
-                inputs = to_device(extractor.collate([items[i] for i in idx]), acc.device)
-                model.train()
-                with autocast(config.precision, acc.device):
-                    loss = model(inputs, group[idx].to(acc.device))
-                acc.backward(loss)
-                acc.clip_grad_norm_(params, config.max_grad_norm)
-                optimizer.step()
-                optimizer.zero_grad()
-                losses.append(loss.item())
-                rate = len(losses) * len(idx) / (time.time() - start)
-                bar.update(task, advance=1, loss=loss.item(), rate=rate)
-                if len(losses) >= total:
-                    break
-            epoch += 1
-    return losses
+@dataclass
+class _Meter:
+    """This process's pace since it started (a resumed run's steps before it do not count): the progress line's
+    loss, sentences/s and steps/s; the bar's own columns give done/total and the time left."""
+
+    steps: int = 0
+    sentences: int = 0
+    start: float = field(default_factory=time.time)
+
+    @property
+    def seconds(self) -> float:
+        return time.time() - self.start
+
+    def update(self, bar: Progress, task: TaskID, loss: float, sentences: int) -> None:
+        self.steps += 1
+        self.sentences += sentences
+        elapsed = max(self.seconds, 1e-9)
+        bar.update(task, advance=1, loss=loss, rate=self.sentences / elapsed, steps=self.steps / elapsed)
 
 
-def _batches(n: int, config: PretrainConfig, pairs_mode: bool, epoch: int = 0) -> list[list[int]]:
-    """Shuffled batches; in pairs mode both sentences of a pair always share a batch."""
-    rng = random.Random(config.seed + epoch)
-    if pairs_mode:
-        pair_ids = list(range(n // 2))
-        rng.shuffle(pair_ids)
-        size = config.batch_size
-        return [
-            [i for p in pair_ids[k : k + size] for i in (2 * p, 2 * p + 1)]
-            for k in range(0, len(pair_ids) - size + 1, size)
-        ]
-    order = list(range(n))
-    rng.shuffle(order)
-    return [order[k : k + config.batch_size] for k in range(0, n - config.batch_size + 1, config.batch_size)]
+def _fresh(acc: Any, out: Path) -> tuple[list[float], float]:
+    """A run from step 0: a checkpoint left by an earlier run in ``out`` is not this run's, so it goes."""
+    if acc.is_main_process and (out / CHECKPOINT_DIR).is_dir():
+        shutil.rmtree(out / CHECKPOINT_DIR)
+    return [], 0.0
+
+
+def _save_checkpoint(acc: Any, out: Path, config: PretrainConfig, losses: list[float], seconds: float) -> None:
+    """Model, optimiser and random states with the losses so far and the config, swapped in as one directory: a
+    crash at any point leaves a whole checkpoint."""
+    tmp = out / f".{CHECKPOINT_DIR}.tmp"
+    acc.wait_for_everyone()
+    if acc.is_main_process and tmp.is_dir():  # a killed run's leftovers; another process may write into it next
+        shutil.rmtree(tmp)
+    acc.wait_for_everyone()
+    acc.save_state(str(tmp))
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        state = {"step": len(losses), "losses": losses, "seconds": seconds, "config": config.model_dump(mode="json")}
+        write_text_atomic(tmp / STATE_NAME, json.dumps(state))
+        replace_dir(tmp, out / CHECKPOINT_DIR)
+
+
+def _restore(acc: Any, out: Path, config: PretrainConfig) -> tuple[list[float], float]:
+    """The losses and seconds so far from ``out``'s checkpoint, whose model, optimiser and random states are loaded
+    (nothing without a checkpoint: the run starts at step 0)."""
+    checkpoint = out / CHECKPOINT_DIR
+    if not (checkpoint / STATE_NAME).is_file():
+        _say(acc, f"no checkpoint in {out}: starting from step 0")
+        return [], 0.0
+    state = _read_json(checkpoint / STATE_NAME)
+    if not {"step", "losses", "seconds", "config"} <= state.keys():
+        raise RelencError(f"{checkpoint / STATE_NAME} is not a pre-training state; start again without --resume")
+    _check_same_run(checkpoint / STATE_NAME, state["config"], config, _EXTENSIBLE)
+    acc.load_state(str(checkpoint))
+    _say(acc, f"resuming from step {state['step']}")
+    return [float(x) for x in state["losses"]], float(state["seconds"])
+
+
+def _finished_results(out: Path, config: PretrainConfig) -> dict[str, Any] | None:
+    """The results of this run if ``out`` holds it finished (an encoder, no checkpoint), else None."""
+    if (out / CHECKPOINT_DIR).is_dir() or not (out / RESULTS_NAME).is_file():
+        return None
+    saved = yaml.safe_load((out / CONFIG_NAME).read_text("utf-8"))
+    _check_same_run(out / CONFIG_NAME, saved, config, frozenset({"checkpoint_every"}))
+    return _read_json(out / RESULTS_NAME)
+
+
+def _check_same_run(source: Path, saved: dict[str, Any], config: PretrainConfig, may_differ: frozenset[str]) -> None:
+    """Refuse to resume another run's checkpoint: it would mix two configurations in one encoder."""
+    old = PretrainConfig.model_validate(saved).model_dump(mode="json")
+    new = config.model_dump(mode="json")
+    changed = sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key) and key not in may_differ)
+    if changed:
+        raise RelencError(
+            f"{source} is from a run with other settings ({', '.join(changed)} differ): resume with the same ones, "
+            "or start again without --resume"
+        )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise RelencError(f"{path}: cannot be read ({exc}); start again without --resume") from exc
+
+
+def _say(acc: Any, message: str) -> None:
+    """A line for a person, on stderr (stdout carries the results as JSON), from the main process only."""
+    if acc.is_main_process:
+        Console(stderr=True, soft_wrap=True).print(message)
 
 
 def save_encoder(extractor: RelationExtractor, directory: Path) -> None:

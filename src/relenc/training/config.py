@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from relenc.data.readers._common import read_text
 from relenc.encoding.builder import InputConfig
 from relenc.errors import RelencError
-from relenc.models.strategies import StrategyName
+from relenc.models.strategies import Pooling, StrategyName
 
 
 class ModelConfig(BaseModel):
@@ -38,6 +38,11 @@ class ModelConfig(BaseModel):
         True, description="Hybrid only: keep the relation encoder fixed while the joint classifier trains."
     )
     layer: int = Field(-1, description="Which hidden layer to read h, t, m from (-1: last).")
+    pooling: Pooling = Field(
+        "start",
+        description="How h and t are read: start: at the entity-start marker (the paper's); mean: the mean of the "
+        "mention's word pieces (markers excluded), which sees a long name whole. Saved with the model.",
+    )
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     input: InputConfig = Field(
         default_factory=lambda: InputConfig(),
@@ -84,6 +89,23 @@ class TrainConfig(BaseModel):
         lt=1,
         description="Label smoothing of the relation cross-entropy: the target gives 1-e to the gold label and e "
         "spread over all labels (0: off), which keeps the classifier from over-confident scores.",
+    )
+    rdrop_alpha: float = Field(
+        0.0,
+        ge=0,
+        description="R-Drop (Liang et al. 2021): each batch runs twice under different dropout and the loss adds "
+        "alpha times the symmetric KL divergence between the two predictions (0: off). It makes the sub-networks "
+        "dropout samples agree, at the cost of a forward and backward pass twice as large. The paper's alpha is "
+        "twice this one (it sums the two cross-entropies, relenc averages them).",
+    )
+    average_last: int = Field(
+        0,
+        ge=0,
+        description="Checkpoint averaging: keep the weights at the end of each of the last N epochs (files in the "
+        "run directory; the end of a run counts as the end of its last, partial epoch; a run stopped early averages "
+        "the epochs before the stop) and, after training, evaluate their uniform average on dev; it replaces the "
+        "best-dev model when its dev F1 is at least as high (0: off). results.json records both scores and which "
+        "was kept.",
     )
     max_grad_norm: float = Field(1.0, gt=0)
     mlm_weight: float = Field(0.0, ge=0, description="Weight of the auxiliary masked-LM loss (0: off).")

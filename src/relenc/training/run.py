@@ -7,6 +7,7 @@ A run directory holds::
     log.jsonl           one line per evaluation
     results.json        best dev scores, steps, timings, and the stages of a hybrid
     checkpoint/         the last checkpoint, for ``--resume``
+    averaging/          with ``training.average_last``: the last epochs' weights, until the run has averaged them
     stages/entity, stages/relation    a hybrid's encoders trained first with ``ht`` and ``mask``
 
 A directory holds one run, never parts of two: training into a directory that holds a run is refused unless it
@@ -42,15 +43,25 @@ from relenc.evaluation.scorers import SEMEVAL_LABELS, Metric, default_metric
 from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor, is_model_dir
 from relenc.models.strategies import get_strategy
+from relenc.training.averaging import AVERAGING_DIR
 from relenc.training.config import RunConfig
 from relenc.training.end2end import train_end_to_end
-from relenc.training.trainer import CHECKPOINT_DIR, LOG_NAME, STATE_NAME, EvalHook, fit
+from relenc.training.trainer import CHECKPOINT_DIR, LOG_NAME, STATE_NAME, EvalHook, FitResult, fit
 
 RESULTS_NAME = "results.json"
 RUN_CONFIG_NAME = "run_config.yaml"
 #: What a run writes into its directory: any of them means the directory holds a run, and ``overwrite`` deletes
 #: exactly these (never other files a user keeps there).
-RUN_FILES: tuple[str, ...] = (RUN_CONFIG_NAME, "model", LOG_NAME, RESULTS_NAME, CHECKPOINT_DIR, STATE_NAME, "stages")
+RUN_FILES: tuple[str, ...] = (
+    RUN_CONFIG_NAME,
+    "model",
+    LOG_NAME,
+    RESULTS_NAME,
+    CHECKPOINT_DIR,
+    STATE_NAME,
+    "stages",
+    AVERAGING_DIR,
+)
 
 
 def load_training_data(config: RunConfig) -> tuple[list[Example], list[Example]]:
@@ -118,6 +129,7 @@ def train_run(
         inputs,
         layer=mc.layer,
         dropout=mc.dropout,
+        pooling=mc.pooling,
         frozen=frozen,
         mlm=config.training.mlm_weight > 0,
         entity_types=types if mc.input.markers == "typed" else (),
@@ -127,8 +139,16 @@ def train_run(
         f"encoders {sources}" + (f", frozen {frozen}" if frozen else "")
     )
     result = fit(extractor, train, dev, config.training, out, choose_metric(config), resume, progress, on_eval)
+    results = _results(config, result, len(train), len(dev), stages.results)
+    write_json(out / RESULTS_NAME, results)
+    return results
+
+
+def _results(config: RunConfig, result: FitResult, n_train: int, n_dev: int, stages: dict[str, Any]) -> dict[str, Any]:
+    """What ``results.json`` says about a run: its best dev scores, steps and timings, the stages of a hybrid, and,
+    with ``training.average_last``, the averaged model's dev scores and which model was kept."""
     results = {
-        "strategy": mc.strategy,
+        "strategy": config.model.strategy,
         "metric": choose_metric(config),
         "best_dev": result.best_dev,
         "best_step": result.best_step,
@@ -136,11 +156,12 @@ def train_run(
         "train_seconds": result.train_seconds,
         "train_examples_per_second": result.train_examples_per_second,
         "stopped_early": result.stopped_early,
-        "train_examples": len(train),
-        "dev_examples": len(dev),
-        "stages": stages.results,
+        "train_examples": n_train,
+        "dev_examples": n_dev,
+        "stages": stages,
     }
-    write_json(out / RESULTS_NAME, results)
+    if result.averaging is not None:
+        results["averaging"] = result.averaging
     return results
 
 

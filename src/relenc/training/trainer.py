@@ -2,9 +2,10 @@
 
 The same loop runs on this CPU, on one GPU, or on many GPUs and nodes (``accelerate launch``). What it adds to a
 plain loop: bf16 autocast where native, AdamW with warm-up and a linear, cosine or constant schedule (optionally
-with layer-wise learning-rate decay), gradient clipping and accumulation, length-bucketed batches, dev evaluation
-with model selection and early stopping, a JSON-lines log, atomic checkpoints, ``resume`` that continues an
-interrupted run to the same result, and an ``on_eval`` hook that hands each dev evaluation to the caller (a
+with layer-wise learning-rate decay), gradient clipping and accumulation, length-bucketed batches, optional R-Drop,
+dev evaluation with model selection and early stopping, optional averaging of the last epochs' weights, a
+JSON-lines log, atomic checkpoints, ``resume`` that continues an interrupted run to the same result, and an
+``on_eval`` hook that hands each dev evaluation to the caller (a
 hyperparameter search reports it, and may stop the run by raising).
 
 When every encoder is frozen (the hybrid's joint classifier over two trained encoders) the features are computed
@@ -13,6 +14,7 @@ once and only the head trains, which takes seconds instead of minutes.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -47,8 +49,9 @@ from relenc.models.engine import to_device
 from relenc.models.extractor import RelationExtractor
 from relenc.progress import TRAINING_FIELDS, progress_bar
 from relenc.runtime import autocast
+from relenc.training.averaging import AVERAGING_DIR, EpochWeights
 from relenc.training.config import TrainConfig
-from relenc.training.losses import mlm_corrupt, mlm_loss, relation_loss
+from relenc.training.losses import mlm_corrupt, mlm_loss, rdrop_loss, relation_loss
 
 LOG_NAME = "log.jsonl"
 STATE_NAME = "trainer_state.json"
@@ -74,6 +77,7 @@ class FitResult:
     train_seconds: float = 0.0
     train_examples_per_second: float = 0.0
     stopped_early: bool = False
+    averaging: dict[str, Any] | None = None  # with training.average_last: both dev scores and which model was kept
 
 
 class _Run:
@@ -99,6 +103,7 @@ class _Run:
         self.bad_evals = 0
         self.console = Console(stderr=True)
         self.on_eval = on_eval
+        self.averaging: dict[str, Any] | None = None
 
     def log(self, record: dict[str, Any]) -> None:
         if self.acc.is_main_process:
@@ -142,13 +147,14 @@ class _Run:
             "best_dev": self.best_dev,
             "best_step": self.best_step,
             "bad_evals": self.bad_evals,
-        }
+        } | ({"averaging": self.averaging} if self.averaging is not None else {})
 
     def restore(self, state: dict[str, Any]) -> None:
         self.best_f1 = state["best_f1"]
         self.best_dev = state["best_dev"]
         self.best_step = state["best_step"]
         self.bad_evals = state["bad_evals"]
+        self.averaging = state.get("averaging")
 
 
 def make_accelerator(cfg: TrainConfig) -> Accelerator:
@@ -202,7 +208,8 @@ def _prepare_output(out: Path, resume: bool) -> None:
         return
     for stale in (LOG_NAME, STATE_NAME):
         (out / stale).unlink(missing_ok=True)
-    shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+    for stale in (CHECKPOINT_DIR, AVERAGING_DIR):
+        shutil.rmtree(out / stale, ignore_errors=True)
 
 
 def _encodable(
@@ -386,6 +393,7 @@ def _fit_full(
     step, finished_in = _resume(run, acc, out) if resume else (0, None)
     if finished_in is not None:
         return _result(run, step, finished_in, 0, False)
+    kept = _epoch_weights(run, step)
     loss_ema, seen, stopped, start = 0.0, 0, False, time.time()
     with progress_bar(enabled=progress and acc.is_main_process, fields=TRAINING_FIELDS) as bar:
         task = bar.add_task("training", total=total_steps, completed=step, loss=0.0, rate=0.0)
@@ -400,13 +408,19 @@ def _fit_full(
                     continue
                 step += 1
                 bar.update(task, advance=1, loss=loss_ema, rate=seen / max(time.time() - start, 1e-9))
+                if kept is not None and (step % plan.steps_per_epoch == 0 or step >= total_steps):
+                    kept.save(step)  # before the checkpoint: a run resumed from it has every epoch's weights
                 if step % plan.eval_every == 0 or step >= total_steps:
-                    stopped = _evaluate_and_checkpoint(run, acc, dev, cfg, step, plan.steps_per_epoch, loss_ema, out)
+                    stopped = _evaluate_and_checkpoint(run, acc, dev, step, plan.steps_per_epoch, loss_ema, out)
                     model.train()
                 if stopped or step >= total_steps:
                     break
     elapsed = time.time() - start
+    if kept is not None:
+        _average_epochs(run, kept, functools.partial(_dev_scores, run, dev), plan.steps_per_epoch)
     _write_final_state(acc, out, step, run, elapsed)
+    if kept is not None:
+        kept.remove()
     return _result(run, step, elapsed, seen, stopped)
 
 
@@ -422,6 +436,7 @@ def _resume(run: _Run, acc: Accelerator, out: Path) -> tuple[int, float | None]:
     step = int(state["step"])
     final = _read_state(out / STATE_NAME) if (out / STATE_NAME).is_file() else {}
     if final.get("done") and final.get("step") == step:
+        run.restore(final["run"])  # the finished run's record, averaging included
         acc.print("this run has already finished; nothing to resume")
         return step, float(final.get("train_seconds", 0.0))
     acc.print(f"resuming from step {step}")
@@ -480,23 +495,17 @@ def _train_step(
     optimizer: Any,
     scheduler: Any,
 ) -> float:
-    """One batch forward and backward (cross-entropy plus the optional masked-LM loss); the optimiser steps when
-    gradient accumulation says so. Returns the batch's loss."""
+    """One batch forward and backward (cross-entropy, R-Drop's term and the masked-LM loss when they are on); the
+    optimiser steps when gradient accumulation says so. Returns the batch's loss."""
     inputs = to_device(extractor.collate([items[i] for i in batch_idx]), acc.device)
     targets = labels[batch_idx].to(acc.device)
     with acc.accumulate(model):
-        mlm_pos, mlm_targets = {}, {}
-        if cfg.mlm_weight > 0:
-            for role in extractor.model.mlm_heads:
-                mask_id = int(extractor.parts[role].tokenizer.mask_token_id)
-                ids, picked, tgt = mlm_corrupt(
-                    inputs[role]["input_ids"], inputs[role]["mlm_candidates"], mask_id, cfg.mlm_probability
-                )
-                inputs[role]["input_ids"] = ids
-                mlm_pos[role], mlm_targets[role] = picked, tgt
+        mlm_pos, mlm_targets = _mlm_inputs(extractor, cfg, inputs) if cfg.mlm_weight > 0 else ({}, {})
+        if cfg.rdrop_alpha > 0:  # R-Drop: the batch twice in one pass, each copy under its own dropout masks
+            inputs, mlm_pos, mlm_targets = _twice(inputs), _twice(mlm_pos), _twice(mlm_targets)
         with autocast(cfg.precision, acc.device):
             output = model(inputs, mlm_pos or None)
-        loss = relation_loss(output.logits, targets, cfg.label_smoothing)
+        loss = relation_objective(output.logits, targets, cfg)
         for role, logits in output.mlm_logits.items():
             loss = loss + cfg.mlm_weight * mlm_loss(logits, mlm_targets[role])
         acc.backward(loss)
@@ -508,22 +517,100 @@ def _train_step(
     return float(loss.item())
 
 
+def _mlm_inputs(
+    extractor: RelationExtractor, cfg: TrainConfig, inputs: dict[str, dict[str, torch.Tensor]]
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Corrupt the input ids of every role with a masked-LM head, in place; return the picked positions and the
+    original ids there (the targets), per role."""
+    mlm_pos, mlm_targets = {}, {}
+    for role in extractor.model.mlm_heads:
+        mask_id = int(extractor.parts[role].tokenizer.mask_token_id)
+        ids, picked, tgt = mlm_corrupt(
+            inputs[role]["input_ids"], inputs[role]["mlm_candidates"], mask_id, cfg.mlm_probability
+        )
+        inputs[role]["input_ids"] = ids
+        mlm_pos[role], mlm_targets[role] = picked, tgt
+    return mlm_pos, mlm_targets
+
+
+def _twice(batch: dict[str, Any]) -> dict[str, Any]:
+    """Every tensor of a (nested) batch stacked on itself: rows ``i`` and ``n + i`` are the same example, so one
+    pass gives R-Drop its two predictions under independent dropout masks (one pass of twice the rows rather than
+    two passes, which distributed training would count as two uses of each parameter)."""
+    return {
+        key: _twice(value) if isinstance(value, dict) else torch.cat([value, value]) for key, value in batch.items()
+    }
+
+
+def relation_objective(logits: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """The relation loss of a batch: the (smoothed) cross-entropy; with R-Drop on, ``logits`` holds the batch twice
+    (:func:`_twice`), and the loss is the mean cross-entropy of both copies plus ``rdrop_alpha`` times their
+    symmetric KL divergence (:func:`relenc.training.losses.rdrop_loss`)."""
+    if cfg.rdrop_alpha <= 0:
+        return relation_loss(logits, targets, cfg.label_smoothing)
+    first, second = logits.chunk(2)
+    both = relation_loss(logits, torch.cat([targets, targets]), cfg.label_smoothing)
+    return both + cfg.rdrop_alpha * rdrop_loss(first, second)
+
+
 def _evaluate_and_checkpoint(
     run: _Run,
     acc: Accelerator,
     dev: Sequence[Example],
-    cfg: TrainConfig,
     step: int,
     steps_per_epoch: int,
     train_loss: float,
     out: Path,
 ) -> bool:
-    ev = evaluate(run.extractor, dev, run.metric, cfg.eval_batch_size, cfg.precision, source=cfg.dev)
-    dev_scores = {"precision": ev.precision, "recall": ev.recall, "f1": ev.f1}
+    dev_scores = _dev_scores(run, dev)
     stop = run.after_eval(step, step / steps_per_epoch, dev_scores, train_loss)
     _checkpoint(run, acc, out, step)
     run.report(step, step / steps_per_epoch, dev_scores)
     return stop
+
+
+def _dev_scores(run: _Run, dev: Sequence[Example]) -> dict[str, float]:
+    """The extractor's precision, recall and F1 on dev, in percent."""
+    cfg = run.cfg
+    ev = evaluate(run.extractor, dev, run.metric, cfg.eval_batch_size, cfg.precision, source=cfg.dev)
+    return {"precision": ev.precision, "recall": ev.recall, "f1": ev.f1}
+
+
+def _epoch_weights(run: _Run, step: int) -> EpochWeights | None:
+    """Where the run keeps its epoch-end weights for ``training.average_last`` (None when it is off); weights kept
+    after ``step``, the step a resumed run continues from, are dropped: the run keeps them again."""
+    if run.cfg.average_last == 0:
+        return None
+    kept = EpochWeights(run.output / AVERAGING_DIR, run.cfg.average_last, run.extractor.model, run.acc.is_main_process)
+    kept.forget_after(step)
+    return kept
+
+
+def _average_epochs(
+    run: _Run, kept: EpochWeights, dev_scores: Callable[[], dict[str, float]], steps_per_epoch: int
+) -> None:
+    """Evaluate the uniform average of the kept epoch-end weights on dev; it replaces the saved best model when its
+    dev F1 is at least as high (an average as good as the best single checkpoint is the safer bet: it rests on
+    several epochs). ``run.averaging`` records both scores and which model was kept. The extractor in memory keeps
+    the averaged weights either way."""
+    run.acc.wait_for_everyone()  # the main process has written every epoch's weights
+    steps = kept.steps()
+    if not steps:  # stopped early before the first epoch ended
+        run.console.print("no epoch ended: nothing to average, the best model stays")
+        run.averaging = {"epochs": [], "steps": [], "best_dev": run.best_dev, "averaged_dev": None, "model": "best"}
+        return
+    kept.load_average()
+    run.acc.wait_for_everyone()  # every process has read the files (the main one deletes them when the run is done)
+    dev = dev_scores()
+    chosen = "averaged" if dev["f1"] >= run.best_f1 else "best"
+    if chosen == "averaged" and run.acc.is_main_process:
+        run.extractor.save_pretrained(run.output / "model")
+    epochs = [round(s / steps_per_epoch, 4) for s in steps]
+    run.averaging = {"epochs": epochs, "steps": steps, "best_dev": run.best_dev, "averaged_dev": dev, "model": chosen}
+    run.console.print(
+        f"average of the weights after epochs {', '.join(map(str, epochs))}: dev {run.metric} F1 {dev['f1']:.2f} "
+        f"(best single model {run.best_f1:.2f}); model/ holds the {chosen} model"
+    )
 
 
 def _checkpoint(run: _Run, acc: Accelerator, out: Path, step: int) -> None:
@@ -557,6 +644,7 @@ def _result(run: _Run, steps: int, seconds: float, seen: int, stopped: bool) -> 
         train_seconds=round(seconds, 2),
         train_examples_per_second=round(seen / seconds, 2) if seconds > 0 else 0.0,
         stopped_early=stopped,
+        averaging=run.averaging,
     )
 
 
@@ -577,7 +665,7 @@ def _fit_head_only(
     run: _Run, train: Sequence[Example], items: list[dict[str, Encoded]], dev: Sequence[Example], progress: bool
 ) -> FitResult:
     """All encoders frozen: compute features once, then train the head for ``cfg.head_epochs`` epochs."""
-    extractor, cfg, metric, acc = run.extractor, run.cfg, run.metric, run.acc
+    extractor, cfg, acc = run.extractor, run.cfg, run.acc
     console = Console(stderr=True)
     console.print("all encoders are frozen: computing features once, then training the classifier head")
     start = time.time()
@@ -592,7 +680,8 @@ def _fit_head_only(
     n_batches = math.ceil(len(train) / cfg.batch_size)
     step = 0
     stopped = False
-    gold_dev = [ex.label or "" for ex in dev]
+    dev_scores = functools.partial(_head_dev_scores, run, head, x_dev, [ex.label or "" for ex in dev])
+    kept = _epoch_weights(run, 0)
     with progress_bar(enabled=progress and acc.is_main_process, fields=TRAINING_FIELDS) as bar:
         task = bar.add_task("head", total=cfg.head_epochs * n_batches, loss=0.0, rate=0.0)
         for epoch in range(cfg.head_epochs):
@@ -601,7 +690,8 @@ def _fit_head_only(
             total = 0.0
             for b in range(n_batches):
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-                loss = relation_loss(head(x_train[idx]), y_train[idx], cfg.label_smoothing)
+                features = x_train[idx].repeat(2, 1) if cfg.rdrop_alpha > 0 else x_train[idx]
+                loss = relation_objective(head(features), y_train[idx], cfg)
                 optimizer.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(head.parameters(), cfg.max_grad_norm)
@@ -609,14 +699,24 @@ def _fit_head_only(
                 total += loss.item()
                 step += 1
                 bar.update(task, advance=1, loss=loss.item(), rate=step * cfg.batch_size / (time.time() - start))
-            head.eval()
-            with torch.inference_mode():
-                pred_ids = head(x_dev).argmax(-1).tolist()
-            pred = [extractor.labels.labels[i] for i in pred_ids]
-            result = score(gold_dev, pred, metric=check_metric(metric), negative=extractor.labels.negative)
-            dev_scores = {"precision": result.precision, "recall": result.recall, "f1": result.f1}
-            stopped = run.after_eval(step, epoch + 1, dev_scores, total / n_batches)
-            run.report(step, epoch + 1, dev_scores)
+            if kept is not None:
+                kept.save(step)
+            scores = dev_scores()
+            stopped = run.after_eval(step, epoch + 1, scores, total / n_batches)
+            run.report(step, epoch + 1, scores)
             if stopped:
                 break
+    if kept is not None:
+        _average_epochs(run, kept, dev_scores, n_batches)
+        kept.remove()
     return _result(run, step, time.time() - start, step * cfg.batch_size, stopped)
+
+
+def _head_dev_scores(run: _Run, head: nn.Module, x_dev: torch.Tensor, gold: list[str]) -> dict[str, float]:
+    """The head's precision, recall and F1 on the dev features, in percent."""
+    labels = run.extractor.labels
+    head.eval()
+    with torch.inference_mode():
+        pred = [labels.labels[i] for i in head(x_dev).argmax(-1).tolist()]
+    result = score(gold, pred, metric=check_metric(run.metric), negative=labels.negative)
+    return {"precision": result.precision, "recall": result.recall, "f1": result.f1}

@@ -1,0 +1,130 @@
+"""Precision of mined pairs, by hand: draw a sample of a ``relenc mine-pairs`` output to label, then count the labels.
+
+    python benchmarks/mined_precision.py sample runs/pairs/wiki-large --n 100 --seed 0 \\
+        --out benchmarks/labels/mined-pairs-wiki-large.jsonl
+    # label each line by hand: "verdict": "yes" (both sentences state the same relation between the same two
+    # entities) or "no", and for a "no" an "error": wrong-coreference | split-chain | different-relation |
+    # no-relation | wrong-entity | list-or-table | other
+    python benchmarks/mined_precision.py score benchmarks/labels/mined-pairs-wiki-large.jsonl
+
+The sample is drawn uniformly from every pair of the complete shards (``random.Random(seed).sample`` over their
+positions in shard order), so the same output and seed give the same sample. Each line shows both sentences with
+the head in ``[[ ]]`` and the tail in ``<< >>``, for reading; the labels live in the same file, kept in the repository
+next to the sample. ``score`` prints the precision, its 95% Wilson interval and the error types, and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from relenc.pretraining.shards import pair_files
+
+ERRORS = ("wrong-coreference", "split-chain", "different-relation", "no-relation", "wrong-entity", "list-or-table")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sample = commands.add_parser("sample", help="Draw pairs to label.")
+    sample.add_argument("pairs", type=Path, help="A relenc mine-pairs output directory.")
+    sample.add_argument("--n", type=int, default=100)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", type=Path, required=True)
+    score = commands.add_parser("score", help="Count the labels of a labelled sample.")
+    score.add_argument("labels", type=Path)
+    score.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args()
+    if args.command == "sample":
+        _sample(args.pairs, args.n, args.seed, args.out)
+    else:
+        _score(args.labels, args.output)
+
+
+def _records(directory: Path) -> list[dict[str, Any]]:
+    """Every pair of a complete mining run, in shard order."""
+    records = []
+    for path in pair_files(directory):
+        with open(path, encoding="utf-8") as lines:
+            records += [json.loads(line) for line in lines if line.strip()]
+    return records
+
+
+def _marked(example: dict[str, Any]) -> str:
+    """The sentence with the head in [[ ]] and the tail in << >>."""
+    text, h, t = example["text"], example["h"], example["t"]
+    cuts = sorted([(h["start"], "[["), (h["end"], "]]"), (t["start"], "<<"), (t["end"], ">>")], reverse=True)
+    for position, mark in cuts:
+        text = text[:position] + mark + text[position:]
+    return text
+
+
+def _sample(directory: Path, n: int, seed: int, out: Path) -> None:
+    records = _records(directory)
+    chosen = sorted(random.Random(seed).sample(range(len(records)), min(n, len(records))))
+    lines = [
+        json.dumps(
+            {
+                "id": records[i]["id"],
+                "entities": records[i].get("entities"),
+                "a": _marked(records[i]["a"]),
+                "b": _marked(records[i]["b"]),
+                "verdict": None,
+                "error": None,
+            },
+            ensure_ascii=False,
+        )
+        for i in chosen
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    Console().print(f"wrote {len(lines)} of {len(records)} pairs to {out} (seed {seed})")
+
+
+def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion k/n (sound for small n and proportions near 0 or 1)."""
+    if n == 0:
+        return 0.0, 0.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def _score(path: Path, output: Path | None) -> None:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    unlabelled = [r["id"] for r in rows if r.get("verdict") not in ("yes", "no")]
+    if unlabelled:
+        raise SystemExit(f"error: {path}: {len(unlabelled)} pairs have no verdict (yes/no), e.g. {unlabelled[0]}")
+    bad = [r["id"] for r in rows if r["verdict"] == "no" and r.get("error") not in (*ERRORS, "other")]
+    if bad:
+        raise SystemExit(f"error: {path}: pair {bad[0]} is a 'no' without an error type ({', '.join(ERRORS)}, other)")
+    yes = sum(r["verdict"] == "yes" for r in rows)
+    low, high = _wilson(yes, len(rows))
+    errors = Counter(r["error"] for r in rows if r["verdict"] == "no")
+    table = Table(title=f"{path}: hand-checked mined pairs")
+    table.add_column("verdict")
+    table.add_column("pairs", justify="right")
+    table.add_row(
+        "true positive", f"{yes} / {len(rows)} ({100 * yes / len(rows):.0f}%, 95% CI {100 * low:.0f}-{100 * high:.0f}%)"
+    )
+    for error, count in errors.most_common():
+        table.add_row(f"  {error}", str(count))
+    Console().print(table)
+    result = {"labels": str(path), "pairs": len(rows), "true_positives": yes, "precision": yes / len(rows)}
+    result |= {"wilson_95": [low, high], "errors": dict(errors)}
+    target = output or Path("benchmarks/results") / f"precision-{path.stem}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
