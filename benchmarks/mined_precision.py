@@ -59,9 +59,11 @@ def _records(directory: Path) -> list[dict[str, Any]]:
 
 
 def _marked(example: dict[str, Any]) -> str:
-    """The sentence with the head in [[ ]] and the tail in << >>."""
+    """The sentence with the head in [[ ]] and the tail in << >> (a mined example's spans are token offsets, with
+    the character offsets beside them as ``char_start``/``char_end``)."""
     text, h, t = example["text"], example["h"], example["t"]
-    cuts = sorted([(h["start"], "[["), (h["end"], "]]"), (t["start"], "<<"), (t["end"], ">>")], reverse=True)
+    cuts = [(h["char_start"], "[["), (h["char_end"], "]]"), (t["char_start"], "<<"), (t["char_end"], ">>")]
+    cuts.sort(reverse=True)
     for position, mark in cuts:
         text = text[:position] + mark + text[position:]
     return text
