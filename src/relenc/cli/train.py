@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,7 +19,8 @@ from relenc.models.strategies import STRATEGY_NAMES
 
 if TYPE_CHECKING:
     from relenc.data.example import Example
-    from relenc.models.extractor import Prediction
+    from relenc.data.sentence import Sentence
+    from relenc.models.extractor import Prediction, RelationExtractor
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=FORMATS_HELP)]
 
@@ -134,21 +136,16 @@ def evaluate_command(
     A model trained end to end on sentence data (--format spert) is scored end to end: it finds the entities itself,
     and the report gives strict and boundaries relation F1 (micro and macro), entity F1, and a row per type.
     """
-    from relenc.data.readers import is_end_to_end, read_dataset, read_sentences
     from relenc.evaluation.evaluate import evaluate
     from relenc.evaluation.scorers import check_metric, default_metric
-    from relenc.models.extractor import RelationExtractor
 
     if predictions is not None:
         check_output(predictions)
     chosen = check_metric(metric) if metric else default_metric(fmt)
-    sentences = read_sentences(data, fmt) if is_end_to_end(fmt) else None  # the data is checked first
-    examples = read_dataset(data, fmt, allow_empty=False) if sentences is None else []
-    extractor = RelationExtractor.from_pretrained(model_dir)
-    if sentences is not None and extractor.recognizer is not None:
+    extractor, sentences, examples = _model_and_data(model_dir, data, fmt)
+    if sentences is not None:
         _evaluate_end_to_end(extractor, sentences, report, as_json, predictions, f"{model_dir} on {data}")
         return
-    examples = examples or read_dataset(data, fmt, allow_empty=False)  # a pair model on sentence data: gold pairs
     result = evaluate(extractor, examples, chosen, batch_size, precision, source=data)
     if predictions is not None:
         _write_predictions(predictions, examples, result.predictions)
@@ -193,24 +190,19 @@ def predict_command(
     A model trained end to end on sentence data (--format spert) predicts whole sentences: the entities it finds and
     the relations between them, written as SpERT JSON (a relation also has its score), which `relenc score` reads.
     """
-    from relenc.data.readers import is_end_to_end, read_dataset, read_sentences
     from relenc.evaluation.evaluate import encode_located
-    from relenc.models.extractor import RelationExtractor
     from relenc.pipeline.sentences import spert_records
 
     if output is not None:
         check_output(output)
         if output.exists() and Path(data).exists() and output.samefile(data):
             raise RelencError(f"{output}: the output is the input file {data}; write the predictions elsewhere")
-    sentences = read_sentences(data, fmt) if is_end_to_end(fmt) else None  # the data is checked first
-    examples = read_dataset(data, fmt, allow_empty=False) if sentences is None else []
-    extractor = RelationExtractor.from_pretrained(model_dir)
+    extractor, sentences, examples = _model_and_data(model_dir, data, fmt)
     if compile_model:
         extractor.compile()
-    if sentences is not None and extractor.recognizer is not None:
+    if sentences is not None:
         _write_json_file(output, spert_records(_predict_sentences(extractor, sentences)))
         return
-    examples = examples or read_dataset(data, fmt, allow_empty=False)  # a pair model on sentence data: gold pairs
     items = encode_located(extractor, examples, data)
     preds = extractor.predict(examples, batch_size=batch_size, precision=precision, encoded=items)
     if output is not None:
@@ -220,14 +212,37 @@ def predict_command(
         sys.stdout.write(json.dumps({"id": ex.id, "label": pred.label, "score": round(pred.score, 6)}) + "\n")
 
 
+def _model_and_data(
+    model_dir: Path, data: str, fmt: str
+) -> tuple[RelationExtractor, list[Sentence] | None, list[Example]]:
+    """The data, read (and so checked) before the model loads, then the model. Whole sentences come back when an
+    end-to-end model meets sentence data (``--format spert``); otherwise the pair examples (a pair model on
+    sentence data gets its gold pairs)."""
+    from relenc.data.readers import is_end_to_end, read_dataset, read_sentences
+    from relenc.models.extractor import RelationExtractor
+
+    sentences = read_sentences(data, fmt) if is_end_to_end(fmt) else None
+    examples = read_dataset(data, fmt, allow_empty=False) if sentences is None else []
+    extractor = RelationExtractor.from_pretrained(model_dir)
+    if sentences is not None and extractor.recognizer is None:
+        return extractor, None, read_dataset(data, fmt, allow_empty=False)
+    return extractor, sentences, examples
+
+
 def _write_predictions(path: Path, examples: Sequence[Example], preds: Sequence[Prediction]) -> None:
-    """Write the predictions atomically (a failure leaves no file, or the old one, never a part of the new one);
-    a file-system failure (disk full, a directory that became read-only) names the path."""
+    """Write the predictions atomically (a failure leaves no file, or the old one, never a part of the new one)."""
     from relenc.evaluation.predictions import write_predictions
 
     rows = [{"id": ex.id, "label": p.label, "score": round(p.score, 6)} for ex, p in zip(examples, preds, strict=True)]
-    try:
+    with _writing(path):
         write_predictions(rows, path)
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A file-system failure (disk full, a directory that became read-only) as an error that names the path."""
+    try:
+        yield
     except OSError as exc:
         raise RelencError(
             f"{path}: cannot write the predictions ({exc.strerror or exc}); choose another path or free some space"
@@ -295,7 +310,5 @@ def _write_json_file(path: Path | None, data: Any) -> None:
     if path is None:
         sys.stdout.write(text + "\n")
         return
-    try:
+    with _writing(path):
         write_text_atomic(path, text)
-    except OSError as exc:
-        raise RelencError(f"{path}: cannot write the predictions ({exc.strerror or exc}); choose another path") from exc
