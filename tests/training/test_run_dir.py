@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import torch
 from snapshots import snapshot
+from tiny_runs import FIXTURE, tiny_config
 
 from relenc.errors import DataError, RelencError
 from relenc.models.extractor import RelationExtractor
@@ -19,25 +20,10 @@ from relenc.training import trainer
 from relenc.training.config import RunConfig
 from relenc.training.run import train_run
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_train.jsonl"
-
 
 def config(encoder: str, strategy: str = "ht", **training: Any) -> RunConfig:
-    base = {
-        "train": str(FIXTURE),
-        "dev": str(FIXTURE),
-        "format": "jsonl",
-        "batch_size": 4,
-        "lr": 1e-3,
-        "head_lr": 1e-2,
-        "warmup_ratio": 0.0,
-        "precision": "fp32",
-        "eval_every": 2,
-        "max_steps": 2,
-        "head_epochs": 1,
-    }
-    base.update(training)
-    return RunConfig.parse({"model": {"strategy": strategy, "encoder": encoder}, "training": base})
+    """The tiny run, stopped after 2 steps (a hybrid's head after 1 epoch)."""
+    return tiny_config(encoder, strategy, **{"max_steps": 2, "head_epochs": 1, **training})
 
 
 @pytest.fixture(scope="module")

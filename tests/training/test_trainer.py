@@ -8,33 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 from interrupt import interrupt_after_evaluations
+from tiny_runs import FIXTURE, tiny_config
 
 from relenc.data.readers import read_dataset
 from relenc.models.extractor import RelationExtractor
 from relenc.training.config import RunConfig
 from relenc.training.run import train_run
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_train.jsonl"
-
-
-def config(encoder: str, strategy: str = "ht", **training: object) -> RunConfig:
-    base = {
-        "train": str(FIXTURE),
-        "dev": str(FIXTURE),
-        "format": "jsonl",
-        "batch_size": 4,
-        "lr": 1e-3,
-        "head_lr": 1e-2,
-        "warmup_ratio": 0.0,
-        "precision": "fp32",
-        "eval_every": 2,
-    }
-    base.update(training)
-    return RunConfig.parse({"model": {"strategy": strategy, "encoder": encoder}, "training": base})
-
 
 def test_training_fits_the_tiny_set(tiny_encoder: str, tmp_path: Path) -> None:
-    results = train_run(config(tiny_encoder, "ht_mask", max_steps=40, eval_every=20), tmp_path, progress=False)
+    results = train_run(tiny_config(tiny_encoder, "ht_mask", max_steps=40, eval_every=20), tmp_path, progress=False)
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [20, 40]
     assert log[-1]["train_loss"] < 0.5  # started near ln(3) = 1.10
@@ -45,14 +28,14 @@ def test_training_fits_the_tiny_set(tiny_encoder: str, tmp_path: Path) -> None:
 
 
 def test_mlm_auxiliary_loss_trains(tiny_encoder: str, tmp_path: Path) -> None:
-    results = train_run(config(tiny_encoder, "mask", max_steps=4, mlm_weight=1.0), tmp_path, progress=False)
+    results = train_run(tiny_config(tiny_encoder, "mask", max_steps=4, mlm_weight=1.0), tmp_path, progress=False)
     assert results["steps"] == 4
 
 
 def test_resume_continues_to_the_same_result(
     tiny_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfg = config(tiny_encoder, "ht", max_steps=6, eval_every=2)
+    cfg = tiny_config(tiny_encoder, "ht", max_steps=6, eval_every=2)
     train_run(cfg, tmp_path / "straight", progress=False)
     straight = RelationExtractor.from_pretrained(tmp_path / "straight")
 
@@ -70,7 +53,7 @@ def test_resume_continues_to_the_same_result(
 
 
 def test_hybrid_trains_its_encoders_then_the_joint_head(tiny_encoder: str, tmp_path: Path) -> None:
-    results = train_run(config(tiny_encoder, "hybrid", max_steps=4, head_epochs=3), tmp_path, progress=False)
+    results = train_run(tiny_config(tiny_encoder, "hybrid", max_steps=4, head_epochs=3), tmp_path, progress=False)
     assert set(results["stages"]) == {"ht", "mask"}
     assert (tmp_path / "stages" / "entity" / "model").is_dir()
     assert (tmp_path / "stages" / "relation" / "model").is_dir()
@@ -87,14 +70,14 @@ def test_hybrid_trains_its_encoders_then_the_joint_head(tiny_encoder: str, tmp_p
 
 
 def test_hybrid_with_a_never_trained_entity_encoder(tiny_encoder: str, tmp_path: Path) -> None:
-    cfg = config(tiny_encoder, "hybrid", max_steps=4, head_epochs=2)
+    cfg = tiny_config(tiny_encoder, "hybrid", max_steps=4, head_epochs=2)
     cfg = cfg.override(**{"model.entity_encoder": tiny_encoder})
     results = train_run(cfg, tmp_path, progress=False)
     assert set(results["stages"]) == {"mask"}
 
 
 def test_typed_markers_train_save_and_reload(tiny_encoder: str, tmp_path: Path) -> None:
-    cfg = config(tiny_encoder, "ht", max_steps=2).override(**{"model.input.markers": "typed"})
+    cfg = tiny_config(tiny_encoder, "ht", max_steps=2).override(**{"model.input.markers": "typed"})
     train_run(cfg, tmp_path, progress=False)
     model = RelationExtractor.from_pretrained(tmp_path)
     tokenizer = model.parts["main"].tokenizer
@@ -106,7 +89,9 @@ def test_typed_markers_train_save_and_reload(tiny_encoder: str, tmp_path: Path) 
 
 def test_early_stopping_and_grad_accumulation(tiny_encoder: str, tmp_path: Path) -> None:
     # lr 0: the dev score can never improve after the first evaluation, so patience 2 stops at the third
-    cfg = config(tiny_encoder, "mask", max_steps=40, eval_every=1, lr=1e-12, head_lr=1e-12, patience=2, grad_accum=2)
+    cfg = tiny_config(
+        tiny_encoder, "mask", max_steps=40, eval_every=1, lr=1e-12, head_lr=1e-12, patience=2, grad_accum=2
+    )
     results = train_run(cfg, tmp_path, progress=False)
     assert results["stopped_early"] and results["steps"] == 3
 
