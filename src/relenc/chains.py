@@ -53,6 +53,7 @@ class Mention:
     text: str
     type: str
     title: str = ""  # the word before the mention, for "Mr." / "Mrs."
+    possessive: bool = False  # "his", "her" before a noun: links its chain, but names no argument of a relation
 
 
 @dataclass
@@ -95,7 +96,9 @@ def span_mentions(doc: Any, spans: Sequence[tuple[int, int, str]]) -> list[Menti
         mentions.append(Mention(sentence_of[span.start], start, end, doc.text[start:end], type_, title))
     for token in doc:
         if token.i not in covered and token.lower_ in PRONOUNS and token.pos_ == "PRON":
-            mentions.append(Mention(sentence_of[token.i], token.idx, token.idx + len(token.text), token.text, "PRON"))
+            end = token.idx + len(token.text)
+            possessive = token.tag_ == "PRP$"
+            mentions.append(Mention(sentence_of[token.i], token.idx, end, token.text, "PRON", possessive=possessive))
     return mentions
 
 

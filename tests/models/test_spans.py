@@ -53,3 +53,32 @@ def test_learns_a_toy_set_and_round_trips(tiny_encoder: str, tmp_path: Path) -> 
     for mentions in found:  # decoded mentions never overlap
         spans = sorted((m.start, m.end) for m, _ in mentions)
         assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
+
+
+def test_max_pool_takes_the_maximum_over_each_spans_pieces() -> None:
+    from relenc.models.spans import _max_pool
+
+    hidden = torch.randn(2, 7, 5)
+    starts = torch.tensor([[0, 2, 6], [1, 1, 0]])
+    ends = torch.tensor([[0, 5, 6], [3, 1, 0]])
+    rows = torch.arange(2)[:, None]
+    pooled = _max_pool(hidden, rows, starts, ends)
+    for b in range(2):
+        for s in range(3):
+            expected = hidden[b, starts[b, s] : ends[b, s] + 1].max(dim=0).values
+            assert torch.equal(pooled[b, s], expected)
+
+
+def test_both_span_representations_round_trip(tiny_encoder: str, tmp_path: Path) -> None:
+    tokens = [s.tokens for s in SENTENCES]
+    for representation in ("ends", "ends+max+cls"):
+        recognizer = EntityRecognizer.build(tiny_encoder, ["Peop", "Org"], max_width=3, representation=representation)
+        hidden = recognizer.model.encoder.config.hidden_size
+        assert recognizer.model.classifier[1].in_features == (4 if representation != "ends" else 2) * hidden + 25
+        recognizer.save_pretrained(tmp_path / representation)
+        loaded = EntityRecognizer.from_pretrained(tmp_path / representation)
+        assert loaded.config.representation == representation
+        before = recognizer.predict(tokens, precision="fp32")
+        assert [[(m, round(p, 5)) for m, p in row] for row in loaded.predict(tokens, precision="fp32")] == [
+            [(m, round(p, 5)) for m, p in row] for row in before
+        ]

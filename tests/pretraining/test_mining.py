@@ -6,6 +6,7 @@ import bz2
 import gzip
 import json
 import lzma
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,51 @@ def test_the_command_line_mines_entity_chain_pairs(
     assert code == 0 and 0 < json.loads(stdout)["hard_negatives"] <= json.loads(stdout)["pairs"], stderr
     code, _, stderr = run_cli([*args, "-o", str(tmp_path / "x"), "--kind", "event"])
     assert code != 0 and "--kind must be one of relation, entity" in stderr
+
+
+@pytest.mark.integration
+def test_the_ray_engine_writes_what_the_process_engine_writes_and_resumes_its_runs(
+    corpus: Path, tmp_path: Path, run_cli: Callable[[list[str]], tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two Ray workers on a local instance the command starts (and stops): the process engine's shards and manifest,
+    fresh and when finishing a process-engine run that was killed after two of its four shards."""
+    ray = pytest.importorskip("ray")
+    reference = run(corpus, tmp_path / "process")
+    args = ["mine-pairs", str(corpus), "--shard-size", "2", "--engine", "ray", "--workers", "2"]
+    code, stdout, stderr = run_cli([*args, "-o", str(tmp_path / "ray")])  # with the progress bar, as by default
+    assert code == 0, stderr
+    assert json.loads(stdout) == reference["totals"] and f"documents to {tmp_path / 'ray'} (4 shards," in stderr
+    ray_manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
+    assert shards(tmp_path / "ray") == shards(tmp_path / "process") and timeless(ray_manifest) == timeless(reference)
+    assert not ray.is_initialized()  # the instance the command started is shut down
+
+    out = tmp_path / "resumed"
+    with monkeypatch.context() as patch:
+        count_chunks(patch, fail_at=3)
+        with pytest.raises(KeyboardInterrupt):
+            run(corpus, out)
+    assert len(json.loads((out / "manifest.json").read_text())["shards"]) == 2
+    code, _, stderr = run_cli([*args, "-o", str(out), "--no-progress"])
+    assert code == 0, stderr
+    resumed = json.loads((out / "manifest.json").read_text())
+    assert shards(out) == shards(tmp_path / "process") and timeless(resumed) == timeless(reference)
+
+
+def test_without_ray_the_ray_engine_says_which_extra_to_install(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if Ray were not installed
+    with pytest.raises(RelencError, match=r"--engine ray needs Ray: pip install 'relenc\[ray\]'"):
+        mine_corpus(MiningJob((str(corpus),)), tmp_path / "out", engine="ray", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_ray_options_are_checked_before_anything_runs(
+    corpus: Path, tmp_path: Path, run_cli: Callable[[list[str]], tuple[int, str, str]]
+) -> None:
+    args = ["mine-pairs", str(corpus), "-o", str(tmp_path / "out"), "--no-progress"]
+    code, _, stderr = run_cli([*args, "--engine", "spark"])
+    assert code == 2 and stderr.strip() == "error: --engine must be one of process, ray, got 'spark'"
+    code, _, stderr = run_cli([*args, "--ray-address", "auto"])
+    assert code == 2 and stderr.strip() == "error: --ray-address needs --engine ray"
+    assert not (tmp_path / "out").exists()

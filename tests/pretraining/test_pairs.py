@@ -101,3 +101,41 @@ def test_entity_chain_pairs() -> None:
     for r in records:  # the chain is the head of both sentences, the tail another entity of that sentence
         (_, head_a, tail_a), (_, head_b, tail_b) = views(r)
         assert "hard_negatives" not in r and head_a != tail_a and head_b != tail_b
+
+
+def _mined(tmp_path: Path, texts: list[str], **settings: Any) -> tuple[list[dict[str, Any]], MiningStats]:
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    result = mine_chunk(list(open_corpus([path]).documents()), MiningSettings(**settings))
+    return [json.loads(line) for line in result.lines], result.stats
+
+
+def test_a_possessive_pronoun_marks_no_argument(tmp_path: Path) -> None:
+    text = "John Smith founded Acme Corp in Boston. His company Acme Corp grew fast. John Smith left Acme Corp in 1999."
+    records, _ = _mined(tmp_path, [text])
+    marked = [r[side][arg]["text"] for r in records for side in ("a", "b") for arg in ("h", "t")]
+    assert marked and "His" not in marked  # "His" links to John Smith, but the pair uses the named sentences
+
+
+def test_far_apart_entities_and_near_copies_are_dropped(tmp_path: Path) -> None:
+    filler = " ".join(["and then"] * 10)
+    far = f"Mary Jones visited Paris {filler} met Google there. Mary Jones joined Google in 2001. Google hired her."
+    records, stats = _mined(tmp_path, [far])
+    assert stats.too_far_dropped >= 1
+    assert records and all(r["a"]["text"].count("and then") == 0 for r in records)
+    everything, _ = _mined(tmp_path, [far], max_entity_distance=None)
+    assert len(everything) > len(records)
+
+    copies = "Mary Jones works for Google in Paris. Mary Jones works for Google in Paris now."
+    near, stats = _mined(tmp_path, [copies])
+    assert not near and stats.duplicates_dropped >= 1
+    kept, _ = _mined(tmp_path, [copies], near_duplicate=1.01)  # above 1: even copies are kept
+    assert kept
+
+
+def test_default_types_leave_nationalities_out(tmp_path: Path) -> None:
+    text = "The French writer Anne Roy lived in Lyon. Anne Roy was French. Anne Roy praised French cooking."
+    records, _ = _mined(tmp_path, [text])
+    assert all("French" not in r["entities"] for r in records)
+    wider, _ = _mined(tmp_path, [text], types=frozenset({"PERSON", "NORP", "GPE"}))
+    assert any("French" in r["entities"] for r in wider)

@@ -13,6 +13,7 @@ from transformers import AutoTokenizer
 from relenc.data.readers import read_dataset
 from relenc.data.readers.jsonl import example_to_dict
 from relenc.errors import RelencError
+from relenc.evaluation.fewshot import evaluate_fewshot
 from relenc.pretraining import pretrain as pretrain_module
 from relenc.pretraining.data import read_pairs
 from relenc.pretraining.pairs import MiningStats
@@ -165,3 +166,84 @@ def test_the_command_line(tiny_encoder: str, tmp_path: Path, run_cli: Any) -> No
     assert json.loads(stdout)["hard_negatives"] == 16 and "no checkpoint" in stderr and "probability 1.0" in stderr
     code, _, stderr = run_cli([*args[:-1], "--blank-probability", "1.5"])
     assert code != 0 and "blank_probability" in stderr
+
+
+PROBE = Path(__file__).resolve().parents[1] / "fixtures" / "fewshot" / "fewrel_tiny.json"
+
+
+def probe_log(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (directory / "pretrain_log.jsonl").read_text().splitlines()]
+
+
+def test_the_probe_is_logged_at_step_0_every_n_steps_and_at_the_end(
+    tiny_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Real accuracies: the last one is what ``relenc fewshot`` measures on the saved encoder (the same episodes);
+    and a probed run trains exactly as an unprobed one."""
+    pairs = write_pairs(tmp_path / "p.jsonl", hard_negatives=True)
+    cfg = tiny_config(tiny_encoder, pairs, probe=str(PROBE), probe_every=2, probe_episodes=20)
+    results = pretrain(cfg, tmp_path / "enc", progress=False)
+    log = probe_log(tmp_path / "enc")
+    assert [record["step"] for record in log] == [0, 2, 4, 5]
+    assert all(0 <= record["accuracy"] <= 1 and record["ci95"] > 0 for record in log)
+    assert log[0]["loss"] is None and all(record["loss"] > 0 for record in log[1:])
+    history = [{"step": r["step"], "accuracy": r["accuracy"], "ci95": r["ci95"]} for r in log]
+    assert results["probe"]["history"] == history
+    assert {k: results["probe"][k] for k in ("setting", "queries", "episodes", "strategy")} == {
+        "setting": "5x1",
+        "queries": 5,
+        "episodes": 20,
+        "strategy": "mask",
+    }
+    assert "step 0: FewRel 5-way 1-shot probe" in capsys.readouterr().err
+    examples = read_dataset(PROBE, "fewrel")
+    report = evaluate_fewshot(str(tmp_path / "enc"), examples, ["mask"], "5x1", episodes=20, seed=13, precision="fp32")
+    assert abs(report.scores[0].accuracy - 100 * log[-1]["accuracy"]) < 0.01
+    plain = pretrain(tiny_config(tiny_encoder, pairs), tmp_path / "plain", progress=False)
+    assert plain["last_loss"] == results["last_loss"] and "probe" not in plain
+    ours, theirs = weights(tmp_path / "enc"), weights(tmp_path / "plain")
+    assert all(ours[k].equal(theirs[k]) for k in ours)
+    assert not (tmp_path / "plain" / "pretrain_log.jsonl").exists()
+
+
+def test_a_killed_probed_run_resumes_with_the_probes_of_its_checkpoint(
+    tiny_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs = write_pairs(tmp_path / "p.jsonl")
+    cfg = tiny_config(tiny_encoder, pairs, checkpoint_every=3, probe=str(PROBE), probe_every=1, probe_episodes=4)
+    reference = pretrain(cfg, tmp_path / "reference", progress=False)
+    real, calls = pretrain_module._Loop._step, []
+
+    def killed_at_the_fifth_step(self: Any, *args: Any) -> float:
+        calls.append(args[-1])
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(pretrain_module._Loop, "_step", killed_at_the_fifth_step)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(cfg, out, progress=False)
+    assert [record["step"] for record in probe_log(out)] == [0, 1, 2, 3, 4]  # the checkpoint is at step 3
+    resumed = pretrain(cfg.model_copy(update={"probe_every": 2}), out, progress=False, resume=True)
+    assert calls[5:] == [3, 4]
+
+    def timeless(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**record, "seconds": 0} for record in log]
+
+    # probe_every may change on resume: the probes up to the checkpoint stay, the next ones follow the new value
+    assert [record["step"] for record in probe_log(out)] == [0, 1, 2, 3, 4, 5]
+    assert timeless(probe_log(out)) == timeless(probe_log(tmp_path / "reference"))
+    assert resumed["probe"]["history"] == reference["probe"]["history"]
+
+
+def test_probe_options_are_checked_before_the_encoder_loads(tiny_encoder: str, tmp_path: Path) -> None:
+    pairs = write_pairs(tmp_path / "p.jsonl")
+    with pytest.raises(RelencError, match=r"^run.yaml: probe_every needs probe \(a FewRel file to probe on\)$"):
+        PretrainConfig.parse({"pairs": str(pairs), "probe_every": 2}, "run.yaml")
+    few = tmp_path / "few.json"
+    few.write_text(json.dumps({rel: items for rel, items in list(json.loads(PROBE.read_text()).items())[:4]}))
+    with pytest.raises(RelencError, match=r"few.json: cannot be a 5-way 1-shot probe: .*at least 5 relations"):
+        pretrain(tiny_config("no-such-encoder", pairs, probe=str(few)), tmp_path / "x", progress=False)
+    with pytest.raises(RelencError, match=r"missing.json: file not found"):
+        pretrain(tiny_config("no-such-encoder", pairs, probe=str(tmp_path / "missing.json")), tmp_path / "x")

@@ -42,35 +42,80 @@ Resume = Annotated[
 ]
 Overwrite = Annotated[bool, typer.Option(help="Delete the run already in OUTPUT, then train a new one.")]
 
+# The options of a training run, shared by `relenc train` and `relenc distill`.
+RunOutput = Annotated[Path, typer.Option("--output", "-o", help="Run directory (model, log, checkpoints).")]
+TrainFile = Annotated[str | None, typer.Option("--train", help="Training data file.")]
+DevFile = Annotated[str | None, typer.Option("--dev", help="Dev file; default: a seeded 10% of train.")]
+DataFormat = Annotated[str | None, typer.Option("--format", "-f", help="Data format.")]
+StrategyOpt = Annotated[str | None, typer.Option(help=f"{', '.join(STRATEGY_NAMES)}.")]
+Encoder = Annotated[
+    str | None, typer.Option(help="Encoder: minilm (default, offline), mpnet, a directory or a HF name.")
+]
+EntityEncoder = Annotated[
+    str | None,
+    typer.Option(help="Hybrid: entity encoder (a trained ht model dir, or any encoder). Default: train one."),
+]
+Epochs = Annotated[float | None, typer.Option(help="Epochs (fractions allowed).")]
+MaxSteps = Annotated[int | None, typer.Option(help="Stop after N optimiser steps.")]
+BatchSize = Annotated[int | None, typer.Option(help="Training batch size.")]
+LearningRate = Annotated[float | None, typer.Option(help="Encoder learning rate.")]
+MlmWeight = Annotated[float | None, typer.Option(help="Auxiliary masked-LM loss weight (0: off).")]
+MaxTrainExamples = Annotated[int | None, typer.Option(help="Use only the first N training examples.")]
+PrecisionOpt = Annotated[str | None, typer.Option(help="auto, bf16 or fp32.")]
+Seed = Annotated[int | None, typer.Option(help="Random seed.")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config; flags override it.")]
+ShowProgress = Annotated[bool, typer.Option(help="Show progress bars.")]
+
+#: Each shared option's parameter name and the run-config field it sets.
+RUN_FLAGS = {
+    "train": "training.train",
+    "dev": "training.dev",
+    "fmt": "training.format",
+    "epochs": "training.epochs",
+    "max_steps": "training.max_steps",
+    "batch_size": "training.batch_size",
+    "lr": "training.lr",
+    "mlm_weight": "training.mlm_weight",
+    "max_train_examples": "training.max_train_examples",
+    "precision": "training.precision",
+    "seed": "training.seed",
+    "strategy": "model.strategy",
+    "encoder": "model.encoder",
+    "entity_encoder": "model.entity_encoder",
+    "freeze_entity_encoder": "model.freeze_entity_encoder",
+    "freeze_relation_encoder": "model.freeze_relation_encoder",
+}
+
+
+def run_flags(values: dict[str, Any]) -> dict[str, Any]:
+    """The run-config overrides (dotted paths, None: not given) of a command's parameter ``values``, which hold
+    every name of :data:`RUN_FLAGS`."""
+    return {path: values[name] for name, path in RUN_FLAGS.items()}
+
 
 @app.command("train")
 def train_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Run directory (model, log, checkpoints).")],
-    train: Annotated[str | None, typer.Option("--train", help="Training data file.")] = None,
-    dev: Annotated[str | None, typer.Option("--dev", help="Dev file; default: a seeded 10% of train.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="Data format.")] = None,
-    strategy: Annotated[str | None, typer.Option(help=f"{', '.join(STRATEGY_NAMES)}.")] = None,
-    encoder: Annotated[
-        str | None, typer.Option(help="Encoder: minilm (default, offline), mpnet, a directory or a HF name.")
-    ] = None,
-    entity_encoder: Annotated[
-        str | None,
-        typer.Option(help="Hybrid: entity encoder (a trained ht model dir, or any encoder). Default: train one."),
-    ] = None,
+    output: RunOutput,
+    train: TrainFile = None,
+    dev: DevFile = None,
+    fmt: DataFormat = None,
+    strategy: StrategyOpt = None,
+    encoder: Encoder = None,
+    entity_encoder: EntityEncoder = None,
     freeze_entity_encoder: FreezeEntity = None,
     freeze_relation_encoder: FreezeRelation = None,
-    epochs: Annotated[float | None, typer.Option(help="Epochs (fractions allowed).")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Stop after N optimiser steps.")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Training batch size.")] = None,
-    lr: Annotated[float | None, typer.Option(help="Encoder learning rate.")] = None,
-    mlm_weight: Annotated[float | None, typer.Option(help="Auxiliary masked-LM loss weight (0: off).")] = None,
-    max_train_examples: Annotated[int | None, typer.Option(help="Use only the first N training examples.")] = None,
-    precision: Annotated[str | None, typer.Option(help="auto, bf16 or fp32.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config; flags override it.")] = None,
+    epochs: Epochs = None,
+    max_steps: MaxSteps = None,
+    batch_size: BatchSize = None,
+    lr: LearningRate = None,
+    mlm_weight: MlmWeight = None,
+    max_train_examples: MaxTrainExamples = None,
+    precision: PrecisionOpt = None,
+    seed: Seed = None,
+    config: ConfigFile = None,
     resume: Resume = False,
     overwrite: Overwrite = False,
-    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    progress: ShowProgress = True,
 ) -> None:
     """Train a relation extractor; the best model on dev is saved to OUTPUT/model.
 
@@ -84,33 +129,16 @@ def train_command(
     from relenc.training.end2end import end_to_end_defaults
     from relenc.training.run import train_run
 
+    flags = run_flags(locals())
     check_output(output, directory=True)
     base = RunConfig.from_yaml(config) if config is not None else RunConfig()
-    flags = {
-        "training.train": train,
-        "training.dev": dev,
-        "training.format": fmt,
-        "training.epochs": epochs,
-        "training.max_steps": max_steps,
-        "training.batch_size": batch_size,
-        "training.lr": lr,
-        "training.mlm_weight": mlm_weight,
-        "training.max_train_examples": max_train_examples,
-        "training.precision": precision,
-        "training.seed": seed,
-        "model.strategy": strategy,
-        "model.encoder": encoder,
-        "model.entity_encoder": entity_encoder,
-        "model.freeze_entity_encoder": freeze_entity_encoder,
-        "model.freeze_relation_encoder": freeze_relation_encoder,
-    }
     if is_end_to_end(fmt or base.training.format):  # whole sentences: a plain command trains a good extractor
         flags |= end_to_end_defaults(base, flags)
     run_config = base.override(**flags)
-    _print_done(train_run(run_config, output, resume=resume, progress=progress, overwrite=overwrite), output)
+    print_done(train_run(run_config, output, resume=resume, progress=progress, overwrite=overwrite), output)
 
 
-def _print_done(results: dict[str, Any], output: Path) -> None:
+def print_done(results: dict[str, Any], output: Path) -> None:
     """The run's best dev score and where its model is: for a finished run that --resume found, all it does."""
     best: dict[str, float] = results["best_dev"]
     Console(stderr=True).print(

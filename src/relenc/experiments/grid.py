@@ -46,10 +46,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from relenc.data.readers import FORMATS
+from relenc.data.readers._common import read_yaml_mapping
 from relenc.errors import RelencError
 from relenc.evaluation.scorers import Metric, default_metric
 from relenc.models.strategies import STRATEGY_NAMES, StrategyName
@@ -326,12 +326,7 @@ class GridConfig(BaseModel):
 
 def load_grid(path: str | Path) -> GridConfig:
     """Read and validate a grid file; a problem is one RelencError naming the file."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RelencError(f"cannot read experiment config {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise RelencError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml_mapping(path, "a mapping with 'datasets' and 'grids' sections")
     return GridConfig.parse(data, source=path)
 
 

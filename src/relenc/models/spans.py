@@ -2,13 +2,15 @@
 candidate, classified into an entity type or ``none``.
 
 A span is represented by the encoder's vectors at its first and last word piece and a learned embedding of its width
-in words (Zhong & Chen 2021, PURE); a linear layer scores the types. Training sees every gold span and a sample of
-the other spans as negatives (SpERT samples 100 per sentence); prediction scores every candidate and keeps, greedily
-by score, the spans that do not overlap one already kept (CoNLL04-style flat entities).
+in words (Zhong & Chen 2021, PURE); with ``representation="ends+max+cls"`` (the default) also the max-pool over its
+word pieces and the sentence's ``[CLS]`` vector, as SpERT does (Eberts & Ulges 2020), so a span sees all of its words
+and the context that tells a person from a place. A linear layer scores the types. Training sees every gold span and
+a sample of the other spans as negatives (SpERT samples 100 per sentence); prediction scores every candidate and
+keeps, greedily by score, the spans that do not overlap one already kept (CoNLL04-style flat entities).
 
 A recognizer is a directory::
 
-    entity_config.json        types, max_width, width_dim, dropout, max_length (rebuilds everything)
+    entity_config.json        types, max_width, width_dim, dropout, max_length, representation (rebuilds everything)
     span_head.safetensors     the width embedding and the classifier
     encoder/                  a Hugging Face encoder with its tokenizer
 """
@@ -20,7 +22,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from safetensors import SafetensorError
@@ -36,6 +38,7 @@ from relenc.models.engine import InferenceEngine, in_order
 CONFIG_NAME = "entity_config.json"
 HEAD_NAME = "span_head.safetensors"
 NONE = "none"
+Representation = Literal["ends", "ends+max+cls"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class SpanConfig:
     width_dim: int = 25
     dropout: float = 0.1
     max_length: int = 256
+    representation: Representation = "ends+max+cls"
 
 
 @dataclass(frozen=True)
@@ -63,22 +67,36 @@ class SpanBatch:
 
 
 class SpanModel(nn.Module):
-    """Encoder -> [first piece; last piece; width embedding] per span -> type logits (index 0: ``none``)."""
+    """Encoder -> [first piece; last piece; (max-pool; [CLS];) width embedding] per span -> type logits (index 0:
+    ``none``)."""
 
     def __init__(self, encoder: Any, config: SpanConfig) -> None:
         super().__init__()
         self.encoder = encoder
+        self.pooled = config.representation == "ends+max+cls"
         hidden = int(encoder.config.hidden_size)
         self.width = nn.Embedding(config.max_width + 1, config.width_dim)
+        vectors = 4 if self.pooled else 2
         self.classifier = nn.Sequential(
-            nn.Dropout(config.dropout), nn.Linear(2 * hidden + config.width_dim, len(config.types) + 1)
+            nn.Dropout(config.dropout), nn.Linear(vectors * hidden + config.width_dim, len(config.types) + 1)
         )
 
     def forward(self, batch: SpanBatch) -> torch.Tensor:
         hidden = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
         rows = torch.arange(hidden.size(0), device=hidden.device)[:, None]
-        features = torch.cat([hidden[rows, batch.starts], hidden[rows, batch.ends], self.width(batch.widths)], dim=-1)
-        return self.classifier(features)
+        parts = [hidden[rows, batch.starts], hidden[rows, batch.ends]]
+        if self.pooled:
+            parts += [_max_pool(hidden, rows, batch.starts, batch.ends), hidden[:, :1].expand_as(parts[0])]
+        return self.classifier(torch.cat([*parts, self.width(batch.widths)], dim=-1))
+
+
+def _max_pool(hidden: torch.Tensor, rows: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
+    """Max over each span's word pieces [start, end], one gather per piece offset: memory of [B, S, H] at a time,
+    where a [B, S, L] mask over every piece would hold hundreds of megabytes for a long sentence's candidates."""
+    pooled = hidden[rows, starts]
+    for offset in range(1, int((ends - starts).max()) + 1 if starts.numel() else 1):
+        pooled = torch.maximum(pooled, hidden[rows, torch.minimum(starts + offset, ends)])
+    return pooled
 
 
 class EntityRecognizer:

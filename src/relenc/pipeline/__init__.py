@@ -7,5 +7,6 @@ entities (:mod:`~relenc.pipeline.coref`), the same pipeline on tokenised sentenc
 Imports allowed: :mod:`relenc.models` (a trained extractor), :mod:`relenc.data`, :mod:`relenc.evaluation` (end-to-end
 scores), and the shared :mod:`relenc.chains`
 (entity chains, for :mod:`~relenc.pipeline.coref`), :mod:`relenc.nlp` (the spaCy loader), :mod:`relenc.progress`,
-:mod:`relenc.io`, :mod:`relenc.errors` (and ``relenc.__version__``); never training, pre-training, the CLI or
-:mod:`relenc.serve` (which builds on this package). spaCy and Ray are optional and imported only when used."""
+:mod:`relenc.io`, :mod:`relenc.ray_cluster`, :mod:`relenc.errors` (and ``relenc.__version__``); never training,
+pre-training, the CLI or :mod:`relenc.serve` (which builds on this package). spaCy and Ray are optional and imported
+only when used."""

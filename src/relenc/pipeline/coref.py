@@ -51,17 +51,10 @@ def resolve(doc: Any, entities: Sequence[Entity], person_types: Iterable[str] = 
             if k < len(typed) and entities[typed[k]].text != name:
                 named[typed[k]] = replace(entities[typed[k]], name=name)
             elif k >= len(typed) and (mentions[m].start, mentions[m].end) not in taken:
-                if _possessive(doc, mentions[m]):
+                if mentions[m].possessive:  # "his neighbor": links the chain, but is no argument of its own
                     continue
                 pronouns.append(Entity(mentions[m].text, mentions[m].start, mentions[m].end, referents[m], name))
     return sorted(named + pronouns, key=lambda e: e.start)
-
-
-def _possessive(doc: Any, mention: Mention) -> bool:
-    """A possessive pronoun ("his neighbor", "her company"): it links the chain, but it is no argument of a
-    relation of its own (in "killed his neighbor, Robert Hayes", "his" would pair with "Robert Hayes")."""
-    span = doc.char_span(mention.start, mention.end)
-    return span is not None and span.root.tag_ == "PRP$"
 
 
 def _referent_types(chain: Chain, mentions: Sequence[Mention], person_types: frozenset[str]) -> dict[int, str]:

@@ -41,6 +41,7 @@ from relenc.pipeline.batch import (
 from relenc.pipeline.entity import Entity
 from relenc.pipeline.extract import ExtractionConfig, Pipeline, load_pipeline
 from relenc.progress import progress_bar
+from relenc.ray_cluster import connect, import_ray
 
 # One chunk per Ray block (so results stream back, and are written, chunk by chunk), up to this many blocks.
 _MAX_BLOCKS = 10_000
@@ -82,7 +83,7 @@ def extract_file_ray(
             f"{address}: Ray Data does not run over Ray Client (ray:// addresses; tried with Ray 2.60, it fails inside "
             "Ray Data). Run relenc on a node of the cluster with --ray-address auto, or submit it as a Ray job."
         )
-    ray = _import_ray()
+    ray = import_ray(data=True)
     config = config or ExtractionConfig()
     if Path(model_dir).exists():  # workers on other nodes do not start in our working directory
         model_dir = str(Path(model_dir).resolve())
@@ -92,7 +93,7 @@ def extract_file_ray(
         try:
             for chunks, read_error in _windows(files, chunk, window, stats, notify):
                 if chunks:
-                    started = _connect(ray, address, workers, cpus_per_worker) or started  # once: then Ray is up
+                    started = connect(ray, address, workers, cpus_per_worker) or started  # once: then Ray is up
                     pool = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
                     _run(ray, model_dir, config, chunks, files, stats, pool, cpus_per_worker, progress)
                 if read_error is not None:
@@ -102,16 +103,6 @@ def extract_file_ray(
             if started:
                 ray.shutdown()
     return stats
-
-
-def _import_ray() -> Any:
-    """Ray is an optional extra: import it only when the engine is used, and say how to get it."""
-    try:
-        import ray
-        import ray.data  # also needs pyarrow and pandas, which only the extra brings
-    except ImportError as exc:
-        raise RelencError(f"--engine ray needs Ray Data: pip install 'relenc[ray]' ({exc})") from exc
-    return ray
 
 
 def _windows(
@@ -131,21 +122,6 @@ def _windows(
         return
     if chunks:
         yield chunks, None
-
-
-def _connect(ray: Any, address: str | None, workers: int | None, cpus_per_worker: int) -> bool:
-    """Join the caller's Ray session, connect to ``address``, or start a local instance. True if we initialised."""
-    if ray.is_initialized():
-        return False
-    if not address:
-        cpus = workers * cpus_per_worker if workers is not None else None
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
-        return True
-    try:
-        ray.init(address=address, log_to_driver=False)
-    except (ConnectionError, ValueError) as exc:  # no cluster there
-        raise RelencError(f"cannot connect to the Ray cluster at {address}: {exc}") from exc
-    return True
 
 
 def _run(

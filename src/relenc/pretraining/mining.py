@@ -9,6 +9,14 @@ the same whatever the number of workers, and a resumed run goes on with the shar
 
 At most ``2 * workers`` chunks are in flight, so memory is bounded by one shard's documents and pairs, whatever
 the size of the corpus.
+
+With ``engine="ray"`` the chunks go to Ray tasks instead of the process pool, for corpora beyond one machine: the
+same chunks, the same :func:`~relenc.pretraining.pairs.mine_chunk` (each Ray worker process loads spaCy once and
+keeps it for its next tasks), the same window of ``2 * workers`` chunks in flight and the same in-order writing, so
+both engines write the same shards and manifest, and either resumes the other's run. Plain tasks rather than Ray
+Data (which ``relenc extract --engine ray`` uses): a chunk is already the unit of work, and a deque of task
+references in input order is the process pool's own bounded, ordered loop. The documents travel with the tasks,
+so the inputs need only be on this machine; relenc with its ``nlp`` extra must be installed on every node.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.progress import Progress, TaskID
 
@@ -33,6 +41,7 @@ from relenc.pretraining.corpus import Corpus, Document, InputFormat, open_corpus
 from relenc.pretraining.pairs import ChunkResult, MiningSettings, MiningStats, mine_chunk
 from relenc.pretraining.shards import ShardedOutput
 from relenc.progress import progress_bar
+from relenc.ray_cluster import connect, import_ray
 
 #: Documents per chunk, the unit of work of a worker: small enough to share a shard among workers, large enough
 #: that sending it costs little next to mining it. Fixed, so that chunks (and spaCy's batches) never vary.
@@ -40,6 +49,8 @@ CHUNK = 32
 DEFAULT_SHARD_SIZE = 1000
 _WATCH_SECONDS = 1.0  # how often a worker checks that its parent is alive
 _FIELDS = ("{task.fields[pairs]:,} pairs", "{task.fields[rate]:.1f} docs/s")
+Engine = Literal["process", "ray"]
+ENGINES: tuple[Engine, ...] = ("process", "ray")
 
 
 @dataclass(frozen=True)
@@ -84,14 +95,25 @@ def mine_corpus(
     overwrite: bool = False,
     progress: bool = True,
     count: bool = True,
+    engine: Engine = "process",
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Run ``job`` into the directory ``output`` (resuming a run of the same job there); return the manifest.
 
     ``count`` reads the inputs once first to count their documents, for a progress bar with a total and an ETA
     (cheap next to mining: seconds for 60 MB of text); without it the bar shows documents/s only.
+
+    ``engine``: ``process`` (a pool of ``workers`` spawned processes; one worker mines in this process) or ``ray``
+    (``workers`` Ray tasks at a time; default: one per CPU of the Ray cluster). The engine is not part of the job:
+    it changes nothing in the output. On Ray, ``ray_address`` joins a running cluster (``auto``, ``host:6379``);
+    without it a local instance is started with ``workers`` CPUs. A Ray session the caller started is used as it
+    is; one started here is shut down at the end.
     """
-    workers = default_workers() if workers is None else workers
-    if workers < 1 or job.shard_size < 1 or (job.max_documents is not None and job.max_documents < 0):
+    if engine not in ENGINES:
+        raise RelencError(f"unknown mining engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if engine == "process" and ray_address is not None:
+        raise RelencError("a Ray address needs the ray engine")
+    if (workers is not None and workers < 1) or job.shard_size < 1 or (job.max_documents or 0) < 0:
         raise RelencError("workers and the shard size must be at least 1, and max documents at least 0")
     corpus = open_corpus(job.inputs, job.input_format)
     out = ShardedOutput(output, job.record(corpus), overwrite)
@@ -102,7 +124,11 @@ def mine_corpus(
     documents = _pending(corpus, job.max_documents, out)
     with progress_bar(enabled=progress, total_known=total is not None, fields=_FIELDS) as bar:
         task = bar.add_task("mining pairs", total=total, completed=out.documents_done, pairs=0, rate=0.0)
-        results = _ordered_results(_chunks(documents, job.shard_size), job.settings, workers)
+        chunks = _chunks(documents, job.shard_size)
+        if engine == "ray":
+            results = _ray_results(chunks, job.settings, workers, ray_address)
+        else:
+            results = _ordered_results(chunks, job.settings, workers or default_workers())
         _write_shards(results, out, start, _Progress(bar, task, out.documents_done, start, total is not None))
     out.finish(time.monotonic() - start)
     return out.manifest
@@ -176,6 +202,51 @@ def _next_result(pending: deque[tuple[Chunk, Future[ChunkResult]]]) -> tuple[Chu
         raise RelencError(
             "a worker process died (killed, or out of memory): the complete shards are kept; rerun to go on, "
             "with fewer --workers if memory is short"
+        ) from exc
+
+
+def _ray_results(
+    chunks: Iterable[Chunk], settings: MiningSettings, workers: int | None, address: str | None
+) -> Iterator[tuple[Chunk, ChunkResult]]:
+    """Each chunk with its result, in input order, mined by Ray tasks with at most ``2 * workers`` in flight (as
+    :func:`_ordered_results` does with processes). Ray is imported and connected only when there is a chunk to
+    mine, so a resumed run with nothing left to do never starts it."""
+    remaining = iter(chunks)
+    first = next(remaining, None)
+    if first is None:
+        return
+    ray = import_ray()
+    started = connect(ray, address, workers)
+    pending: deque[tuple[Chunk, Any]] = deque()
+    try:
+        in_flight = 2 * (workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
+        task = ray.remote(num_cpus=1)(mine_chunk)
+        for chunk in itertools.chain([first], remaining):
+            pending.append((chunk, task.remote(chunk.documents, settings)))
+            if len(pending) >= in_flight:
+                yield _next_ray_result(ray, pending)
+        while pending:
+            yield _next_ray_result(ray, pending)
+    finally:
+        for _, ref in pending:  # stopped early (an error, Ctrl-C): the chunks in flight are not wanted any more
+            ray.cancel(ref)
+        if started:
+            ray.shutdown()
+
+
+def _next_ray_result(ray: Any, pending: deque[tuple[Chunk, Any]]) -> tuple[Chunk, ChunkResult]:
+    """The oldest chunk's result. A RelencError raised in a task (no spaCy pipeline of that name) is raised here
+    as itself, for the one-line message; a worker or node that died is a RelencError saying how to go on."""
+    chunk, ref = pending.popleft()
+    try:
+        return chunk, ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, RelencError):
+            raise exc.cause from None
+        raise
+    except ray.exceptions.RayError as exc:
+        raise RelencError(
+            f"a Ray worker died ({type(exc).__name__}): the complete shards are kept; rerun to go on"
         ) from exc
 
 

@@ -15,12 +15,23 @@ sentences say rather than match the entities' names, and a resumed run draws wha
 fits in memory. Every ``checkpoint_every`` steps the model, optimiser and random states go to ``output/checkpoint``;
 ``resume`` goes on from there to the result an uninterrupted run gives.
 
+``probe`` scores the encoder being trained on FewRel 5-way 1-shot episodes (:mod:`~relenc.pretraining.probe`) at
+step 0, every ``probe_every`` steps and at the last step; each probe is a line of ``output/pretrain_log.jsonl``
+and of the final results.
+
 What is contrasted is the ``variant`` (:class:`~relenc.pretraining.contrastive.Reducer`). Only the encoder is
 saved, as a directory that ``relenc train --encoder DIR`` (or ``--entity-encoder DIR``) loads.
+
+A run is a :class:`PretrainConfig`, from flags or a YAML file (:meth:`PretrainConfig.from_yaml`). Its paths
+(``pairs``, ``labelled``, ``probe``, an ``encoder`` directory) are used as they are written: relative ones from the
+working directory, as every path on relenc's command line and in ``relenc train --config``, so that a value means
+the same in the file and as a flag that overrides it (the recipes in ``configs/`` are run from the repository's
+root).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import shutil
@@ -33,20 +44,22 @@ import numpy as np
 import torch
 import yaml
 from accelerate.utils import set_seed
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
 from relenc.data.example import Example
 from relenc.data.readers import read_dataset
+from relenc.data.readers._common import read_yaml_mapping
 from relenc.encoding.builder import InputConfig, TooLongError
 from relenc.errors import RelencError
 from relenc.io import atomic_dir, replace_dir, write_text_atomic
 from relenc.models.extractor import RelationExtractor
 from relenc.pretraining.contrastive import ContrastiveModel, Reducer, cached_backward, full_backward
 from relenc.pretraining.data import ContrastiveSet, blank_batch, read_pairs
+from relenc.pretraining.probe import DEFAULT_EPISODES, FewRelProbe, ProbeLog, ProbeResult, probe_summary
 from relenc.progress import TRAINING_FIELDS, progress_bar
-from relenc.training.config import TrainConfig
+from relenc.training.config import TrainConfig, problem_line
 from relenc.training.trainer import make_accelerator
 
 Variant = Literal["m", "ht", "both", "htm", "h"]
@@ -55,8 +68,9 @@ CHECKPOINT_DIR = "checkpoint"
 STATE_NAME = "pretrain_state.json"
 RESULTS_NAME = "pretrain_results.json"
 CONFIG_NAME = "pretrain_config.yaml"
-_EXTENSIBLE = frozenset({"max_steps", "epochs", "checkpoint_every"})  # what a resumed run may change
-_FIELDS = (*TRAINING_FIELDS, "{task.fields[steps]:.2f} steps/s")
+# what a resumed run may change: the length of the run, and when it saves or probes (neither changes the training)
+_EXTENSIBLE = frozenset({"max_steps", "epochs", "checkpoint_every", "probe_every"})
+_FIELDS = (*TRAINING_FIELDS, "{task.fields[steps]:.2f} steps/s", "probe {task.fields[probe]}")
 _CHECK_BATCH = 1024  # sentences per tokenizer call when checking that they fit max_length
 
 
@@ -94,6 +108,55 @@ class PretrainConfig(BaseModel):
         None, ge=0, description="Gradient caching: sentences per forward pass (0 or none: the whole batch at once)."
     )
     checkpoint_every: int | None = Field(None, gt=0, description="Save a checkpoint every N steps, for resume.")
+    probe: str | None = Field(
+        None, description="A FewRel JSON file: 5-way 1-shot accuracy of the encoder at step 0, while and after."
+    )
+    probe_every: int | None = Field(
+        None, gt=0, description="Probe every N steps (besides step 0 and the last step); none: only those two."
+    )
+    probe_episodes: int = Field(DEFAULT_EPISODES, ge=2, description="Episodes per probe (the same ones every time).")
+
+    @model_validator(mode="after")
+    def _check(self) -> PretrainConfig:
+        if self.probe is None and self.probe_every is not None:
+            raise ValueError("probe_every needs probe (a FewRel file to probe on)")
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> PretrainConfig:
+        """A run from a YAML mapping of this class's fields; every problem is a RelencError line naming the file
+        (and the line of a YAML error, or the key)."""
+        data = read_yaml_mapping(path, "a mapping of pre-training settings")
+        return cls.parse(data, str(path))
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], source: str) -> PretrainConfig:
+        """Validate ``data``; the RelencError has one line per problem, ``<source>: <key>: <problem>``, so the CLI
+        prints an ``error:`` line for each and every bad key shows at once."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise RelencError("\n".join(_problem(source, error) for error in exc.errors())) from None
+
+    def override(self, **flags: Any) -> PretrainConfig:
+        """A copy with the given fields changed (``None``: a flag not given, which leaves the value as it is)."""
+        given = {key: value for key, value in flags.items() if value is not None}
+        return self.parse({**self.model_dump(mode="json"), **given}, "command-line flags")
+
+
+def _problem(source: str, error: Any) -> str:
+    """A pydantic error as one line; an unknown key is named with the nearest known one, so a typo is plain."""
+    if error["type"] != "extra_forbidden":
+        return problem_line(source, error)
+    *parents, key = (str(part) for part in error["loc"])
+    model: type[BaseModel] = PretrainConfig
+    for parent in parents:  # a key of a nested section (input.max_len): the section's own keys
+        annotation = model.model_fields[parent].annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else model
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"the keys are {', '.join(known)}"
+    return f"{source}: {'.'.join([*parents, key])}: unknown key; {hint}"
 
 
 def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True, resume: bool = False) -> dict[str, Any]:
@@ -109,12 +172,15 @@ def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True, 
     set_seed(config.seed)
     if config.chunk_size and acc.num_processes > 1:
         raise RelencError("--chunk-size (gradient caching) runs in one process; use a larger --batch-size per process")
+    probe = None
+    if config.probe is not None and acc.is_main_process:  # read and drawn before the encoder loads: fail fast
+        probe = FewRelProbe(config.probe, config.probe_episodes, _STRATEGY[config.variant])
     extractor = _extractor(config)
     data = _fitting(_load(config), extractor, acc)
     if (rows := sum(len(unit) for unit in data.units)) < 4:
         raise RelencError(f"need at least 4 sentences to pre-train, got {rows}")
     reducer = Reducer(config.variant, extractor.model.hidden_size("main"))
-    loop = _Loop(extractor, ContrastiveModel(extractor.model, reducer, config.temperature), data, config, acc)
+    loop = _Loop(extractor, ContrastiveModel(extractor.model, reducer, config.temperature), data, config, acc, probe)
     hard = int(data.hard.sum())
     _say(
         acc,
@@ -123,7 +189,7 @@ def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True, 
     )
     losses, seconds = loop.run(out, resume, progress)
     window = max(1, min(5, len(losses) // 2))  # mean loss over the first and the last few steps
-    results = {
+    results: dict[str, Any] = {
         "variant": config.variant,
         "sentences": len(data.examples) - hard,
         "hard_negatives": hard,
@@ -132,11 +198,15 @@ def pretrain(config: PretrainConfig, output: str | Path, progress: bool = True, 
         "last_loss": round(sum(losses[-window:]) / window, 4),
         "seconds": round(seconds, 1),
     }
-    if acc.is_main_process:  # the encoder, its config and its results appear together, or not at all
+    if probe is not None:
+        results["probe"] = probe_summary(probe, loop.probes)
+    if acc.is_main_process:  # the encoder, its config, its results and its log appear together, or not at all
         with atomic_dir(out) as tmp:
             save_encoder(extractor, tmp)
             (tmp / CONFIG_NAME).write_text(yaml.safe_dump(config.model_dump(mode="json")), "utf-8")
             (tmp / RESULTS_NAME).write_text(json.dumps(results, indent=2), "utf-8")
+            if loop.log.path.exists():
+                shutil.copyfile(loop.log.path, tmp / loop.log.path.name)
     return results
 
 
@@ -200,13 +270,17 @@ def _fits(extractor: RelationExtractor, example: Example) -> bool:
 
 @dataclass
 class _Loop:
-    """What the steps of a run share: the model, the rows, the config and the accelerator."""
+    """What the steps of a run share: the model, the rows, the config, the accelerator and the probe (on the main
+    process only, when the run has one) with the probes so far."""
 
     extractor: RelationExtractor
     contrastive: ContrastiveModel
     data: ContrastiveSet
     config: PretrainConfig
     acc: Any
+    probe: FewRelProbe | None = None
+    probes: list[ProbeResult] = field(default_factory=list)
+    log: ProbeLog = field(init=False)
 
     def run(self, out: Path, resume: bool, progress: bool) -> tuple[list[float], float]:
         """Train over shuffled batches, each process taking its share, checkpointing every ``checkpoint_every``
@@ -219,21 +293,54 @@ class _Loop:
         params = [p for p in self.contrastive.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         model, optimizer = acc.prepare(self.contrastive, optimizer)
+        self.log = ProbeLog(out)
         losses, before = _restore(acc, out, cfg) if resume else _fresh(acc, out)
+        if acc.is_main_process:  # the log goes with the checkpoint: the probes of its steps, no later ones
+            self.probes = self.log.resume(len(losses)) if losses else []
+            if not losses:
+                self.log.clear()
         meter = _Meter()
         with progress_bar(enabled=progress and acc.is_main_process, fields=_FIELDS) as bar:
-            task = bar.add_task("pre-training", total=total, completed=len(losses), loss=0.0, rate=0.0, steps=0.0)
+            task = bar.add_task(
+                "pre-training", total=total, completed=len(losses), loss=0.0, rate=0.0, steps=0.0, probe=self._shown()
+            )
+            if not losses:
+                self._probe(bar, task, meter, losses)
             while len(losses) < total:
                 epoch, offset = divmod(len(losses), per_rank)
                 batches = self.data.batches(cfg.batch_size, cfg.seed, epoch)
                 for rows in batches[acc.process_index : per_rank * acc.num_processes : acc.num_processes][offset:]:
                     losses.append(self._step(model, optimizer, params, rows, len(losses)))
                     meter.update(bar, task, losses[-1], len(rows) * acc.num_processes)
+                    if len(losses) == total or (cfg.probe_every and len(losses) % cfg.probe_every == 0):
+                        self._probe(bar, task, meter, losses)  # before the checkpoint, which then vouches for it
                     if cfg.checkpoint_every and len(losses) % cfg.checkpoint_every == 0 and len(losses) < total:
                         _save_checkpoint(acc, out, cfg, losses, before + meter.seconds)
                     if len(losses) >= total:
                         break
         return losses, before + meter.seconds
+
+    def _probe(self, bar: Progress, task: TaskID, meter: _Meter, losses: list[float]) -> None:
+        """Probe the encoder as it is after ``len(losses)`` steps (main process only), log it and show it; its time
+        is left out of the pace the bar shows."""
+        if self.probe is None:
+            return
+        bar.update(task, description="probing")
+        since = len(losses) - (self.probes[-1].step if self.probes else 0)
+        loss = sum(losses[-since:]) / since if since else None
+        result = self.probe.run(self.extractor, len(losses), loss, self.config.precision)
+        meter.pause(result.seconds)
+        self.probes.append(result)
+        self.log.append(result)
+        bar.update(task, description="pre-training", probe=self._shown())
+        bar.console.print(
+            f"step {result.step}: FewRel 5-way 1-shot probe {100 * result.accuracy:.2f}% ± {100 * result.ci95:.2f} "
+            f"({len(self.probe.episodes)} episodes, {len(self.probe.examples):,} sentences, {result.seconds:.0f} s)"
+        )
+
+    def _shown(self) -> str:
+        """The last probe's accuracy for the progress line."""
+        return f"{100 * self.probes[-1].accuracy:.1f}%" if self.probes else "-"
 
     def _step(self, model: Any, optimizer: Any, params: list[torch.nn.Parameter], rows: list[int], step: int) -> float:
         """One optimiser step on the batch ``rows``: blank (drawn from the seed, the step and the process), encode,
@@ -266,6 +373,10 @@ class _Meter:
     @property
     def seconds(self) -> float:
         return time.time() - self.start
+
+    def pause(self, seconds: float) -> None:
+        """Leave out ``seconds`` spent on something else (a probe) from the pace and the training time."""
+        self.start += seconds
 
     def update(self, bar: Progress, task: TaskID, loss: float, sentences: int) -> None:
         self.steps += 1
@@ -318,7 +429,7 @@ def _finished_results(out: Path, config: PretrainConfig) -> dict[str, Any] | Non
     if (out / CHECKPOINT_DIR).is_dir() or not (out / RESULTS_NAME).is_file():
         return None
     saved = yaml.safe_load((out / CONFIG_NAME).read_text("utf-8"))
-    _check_same_run(out / CONFIG_NAME, saved, config, frozenset({"checkpoint_every"}))
+    _check_same_run(out / CONFIG_NAME, saved, config, frozenset({"checkpoint_every", "probe_every"}))
     return _read_json(out / RESULTS_NAME)
 
 

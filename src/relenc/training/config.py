@@ -12,7 +12,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from relenc.data.readers._common import read_text
+from relenc.data.readers import is_end_to_end
+from relenc.data.readers._common import read_yaml_mapping
 from relenc.encoding.builder import InputConfig
 from relenc.errors import RelencError
 from relenc.models.strategies import Pooling, StrategyName
@@ -131,9 +132,45 @@ class EntityTrainConfig(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     negatives: int = Field(100, ge=0, description="Non-entity spans sampled per sentence (SpERT: 100).")
     max_width: int = Field(10, gt=0, description="Longest entity, in words.")
+    representation: Literal["ends", "ends+max+cls"] = Field(
+        "ends+max+cls",
+        description="A span's vector: its first and last word pieces (PURE), or also their max-pool and [CLS] (SpERT).",
+    )
     max_grad_norm: float = Field(1.0, gt=0)
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     seed: int = 13
+
+
+class DistillConfig(BaseModel):
+    """Knowledge distillation (:mod:`relenc.training.distill`): the run's model, the student, also learns from a
+    trained teacher's soft labels, ``alpha * T^2 * KL(teacher || student at temperature T) + (1 - alpha) * CE``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    teacher: str = Field(description="A trained relenc model (or run) directory whose labels are the data's.")
+    temperature: float = Field(
+        2.0,
+        gt=0,
+        description="Both models' scores are divided by T before the softmax: above 1 the teacher's distribution "
+        "shows how alike it finds the wrong labels too, which is what the student learns from it.",
+    )
+    alpha: float = Field(
+        0.5, ge=0, le=1, description="Weight of the distillation term; 1 - alpha weighs the gold cross-entropy."
+    )
+    unlabelled: str | None = Field(
+        None,
+        description="Mined pairs (a `relenc mine-pairs` directory or a JSONL file of 'a'/'b' records): their "
+        "sentences, with head and tail, train on the distillation term alone.",
+    )
+    max_unlabelled: int | None = Field(
+        None, gt=0, description="Read the first N pairs of unlabelled and keep at most N distinct sentences."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> DistillConfig:
+        if self.max_unlabelled is not None and self.unlabelled is None:
+            raise ValueError("max_unlabelled limits the unlabelled sentences, but no unlabelled file is given")
+        return self
 
 
 class RunConfig(BaseModel):
@@ -147,30 +184,23 @@ class RunConfig(BaseModel):
         default_factory=lambda: EntityTrainConfig(),
         description="The entity recognizer of an end-to-end run (formats with whole sentences: spert).",
     )
+    distill: DistillConfig | None = Field(None, description="Learn from a teacher's soft labels too (None: off).")
 
     @model_validator(mode="after")
     def _check(self) -> RunConfig:
         if self.model.entity_encoder is not None and self.model.strategy != "hybrid":
             raise ValueError("entity_encoder is only used by the hybrid strategy")
+        if self.distill is not None and is_end_to_end(self.training.format):
+            raise ValueError(
+                f"distillation trains a classifier of given pairs; format {self.training.format} trains end to end "
+                "from whole sentences: convert the data to pairs (relenc data convert) to distil"
+            )
         return self
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> RunConfig:
         """Load and check a YAML config; every problem is a RelencError naming the file (and the line or field)."""
-        text = read_text(path)  # names the file when it is missing or not UTF-8 (with the line and byte)
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).replace("\n", " ")
-            raise RelencError(f"{path}{where}: not valid YAML: {problem}") from exc
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise RelencError(
-                f"{path}: expected a mapping with 'model' and 'training' sections, got {type(data).__name__}"
-            )
+        data = read_yaml_mapping(path, "a mapping with 'model' and 'training' sections")
         return cls.parse(data, source=str(path))
 
     @classmethod

@@ -8,6 +8,7 @@ A run directory holds::
     results.json        best dev scores, steps, timings, and the stages of a hybrid
     checkpoint/         the last checkpoint, for ``--resume``
     averaging/          with ``training.average_last``: the last epochs' weights, until the run has averaged them
+    teacher_logits.safetensors    with ``distill``: the teacher's logits, computed once (relenc.training.distill)
     stages/entity, stages/relation    a hybrid's encoders trained first with ``ht`` and ``mask``
 
 A directory holds one run, never parts of two: training into a directory that holds a run is refused unless it
@@ -45,6 +46,7 @@ from relenc.models.extractor import RelationExtractor, is_model_dir
 from relenc.models.strategies import get_strategy
 from relenc.training.averaging import AVERAGING_DIR
 from relenc.training.config import RunConfig
+from relenc.training.distill import CACHE_NAME, Distillation, check_teacher
 from relenc.training.end2end import train_end_to_end
 from relenc.training.trainer import CHECKPOINT_DIR, LOG_NAME, STATE_NAME, EvalHook, FitResult, fit
 
@@ -61,6 +63,7 @@ RUN_FILES: tuple[str, ...] = (
     STATE_NAME,
     "stages",
     AVERAGING_DIR,
+    CACHE_NAME,
 )
 
 
@@ -98,6 +101,7 @@ def train_run(
     data: tuple[Sequence[Example], Sequence[Example]] | None = None,
     overwrite: bool = False,
     on_eval: EvalHook | None = None,
+    distillation: Distillation | None = None,
 ) -> dict[str, Any]:
     """Train as ``config`` says into ``output``; return (and write) the run's results.
 
@@ -105,6 +109,8 @@ def train_run(
     (which must have the same config; a finished one is only reported, nothing is rewritten) or ``overwrite``
     deletes it, once the new run's data has been read. ``on_eval`` sees each dev evaluation of the final model
     (not those of a hybrid's stages, whose scores are of other models); see :data:`relenc.training.trainer.EvalHook`.
+    With ``config.distill`` the model learns from a teacher's soft targets too (:mod:`relenc.training.distill`), and
+    so do a hybrid's stages, which are handed the run's ``distillation`` rather than running the teacher again.
     """
     out = Path(output)
     if data is None and is_end_to_end(config.training.format):  # whole sentences: recognizer, classifier, decisions
@@ -114,10 +120,15 @@ def train_run(
         return finished
     train, dev = data if data is not None else load_training_data(config)
     labels = _label_set(config, train, dev)
+    teacher = None
+    if config.distill is not None and distillation is None:  # checked before the run directory changes
+        teacher = check_teacher(config.distill, labels, config.training.train)
     _prepare_run_dir(config, out, overwrite)
+    if teacher is not None:
+        distillation = teacher.distillation(train, out, config.training, progress)
     mc = config.model
     spec = get_strategy(mc.strategy)
-    stages = _Stages(config, out, resume, progress, (train, dev))
+    stages = _Stages(config, out, resume, progress, (train, dev), distillation)
     sources, frozen = stages.sources()
     inputs = {role: mc.input.model_copy(update={"prompt": spec.needs_prompt(role)}) for role in spec.roles}
     types = sorted({t for ex in train for t in (ex.head.type, ex.tail.type) if t})
@@ -138,7 +149,9 @@ def train_run(
         f"[bold]{mc.strategy}[/bold]: {len(train)} train / {len(dev)} dev examples, {len(labels)} labels, "
         f"encoders {sources}" + (f", frozen {frozen}" if frozen else "")
     )
-    result = fit(extractor, train, dev, config.training, out, choose_metric(config), resume, progress, on_eval)
+    result = fit(
+        extractor, train, dev, config.training, out, choose_metric(config), resume, progress, on_eval, distillation
+    )
     results = _results(config, result, len(train), len(dev), stages.results)
     write_json(out / RESULTS_NAME, results)
     return results
@@ -274,6 +287,7 @@ class _Stages:
     resume: bool
     progress: bool
     data: tuple[Sequence[Example], Sequence[Example]]
+    distillation: Distillation | None = None
     results: dict[str, Any] = field(default_factory=dict)
 
     def train(self, strategy: str, role: str) -> str:
@@ -281,7 +295,9 @@ class _Stages:
         output = self.out / "stages" / role
         model = self.config.model.model_copy(update={"strategy": strategy})
         sub = self.config.model_copy(update={"model": model})
-        self.results[strategy] = train_run(sub, output, self.resume, self.progress, self.data)
+        self.results[strategy] = train_run(
+            sub, output, self.resume, self.progress, self.data, distillation=self.distillation
+        )
         return str(output / "model")
 
     def sources(self) -> tuple[dict[str, str], list[str]]:

@@ -3,8 +3,9 @@
 The same loop runs on this CPU, on one GPU, or on many GPUs and nodes (``accelerate launch``). What it adds to a
 plain loop: bf16 autocast where native, AdamW with warm-up and a linear, cosine or constant schedule (optionally
 with layer-wise learning-rate decay), gradient clipping and accumulation, length-bucketed batches, optional R-Drop,
-dev evaluation with model selection and early stopping, optional averaging of the last epochs' weights, a
-JSON-lines log, atomic checkpoints, ``resume`` that continues an interrupted run to the same result, and an
+dev evaluation with model selection and early stopping, optional averaging of the last epochs' weights, optional
+knowledge distillation (a teacher's soft targets in the loss, :mod:`relenc.training.distill`), a JSON-lines log,
+atomic checkpoints, ``resume`` that continues an interrupted run to the same result, and an
 ``on_eval`` hook that hands each dev evaluation to the caller (a
 hyperparameter search reports it, and may stop the run by raising).
 
@@ -51,6 +52,7 @@ from relenc.progress import TRAINING_FIELDS, progress_bar
 from relenc.runtime import autocast
 from relenc.training.averaging import AVERAGING_DIR, EpochWeights
 from relenc.training.config import TrainConfig
+from relenc.training.distill import Distillation, SoftTargets
 from relenc.training.losses import mlm_corrupt, mlm_loss, rdrop_loss, relation_loss
 
 LOG_NAME = "log.jsonl"
@@ -180,9 +182,11 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     on_eval: EvalHook | None = None,
+    distillation: Distillation | None = None,
 ) -> FitResult:
     """Train ``extractor`` in place; the best dev model is saved to ``output/model``. ``on_eval`` is called after
-    every dev evaluation (:data:`EvalHook`).
+    every dev evaluation (:data:`EvalHook`). With ``distillation`` the loss is the distillation loss on a teacher's
+    soft targets, and its unlabelled examples train along with ``train``.
 
     Raises :class:`RelencError` when the data does not fit the label set or a checkpoint cannot be resumed.
     """
@@ -193,11 +197,18 @@ def fit(
     if acc.is_main_process:
         _prepare_output(out, resume)
     acc.wait_for_everyone()
-    train, items = _encodable(extractor, train, acc)
+    labels = _label_ids(extractor, train)
+    soft: SoftTargets | None = None
+    if distillation is not None:
+        train, labels, soft = distillation.training_set(train, labels)
+    train, items, kept = _encodable(extractor, train, acc)
+    labels = labels[kept]
+    if soft is not None:
+        soft = soft.rows(kept)
     run = _Run(extractor, cfg, out, metric, acc, on_eval)
     if set(extractor.spec.roles) <= extractor.model.frozen:
-        return _fit_head_only(run, train, items, dev, progress)
-    return _fit_full(run, train, items, dev, resume, progress)
+        return _fit_head_only(run, train, items, labels, dev, progress, soft)
+    return _fit_full(run, train, items, labels, dev, resume, progress, soft)
 
 
 def _prepare_output(out: Path, resume: bool) -> None:
@@ -214,25 +225,27 @@ def _prepare_output(out: Path, resume: bool) -> None:
 
 def _encodable(
     extractor: RelationExtractor, train: Sequence[Example], acc: Accelerator
-) -> tuple[list[Example], list[dict[str, Encoded]]]:
-    """The training examples that fit ``max_length``, with their encodings; the others are left out with a warning
-    naming them.
+) -> tuple[list[Example], list[dict[str, Encoded]], list[int]]:
+    """The training examples that fit ``max_length``, with their encodings and their indices in ``train`` (to keep
+    what goes with them); the others are left out with a warning naming them.
 
     One unusable sentence (KBP37 has a web page whose entities are 300 word pieces apart) should not stop a
     run over thousands. Training uses the encodings returned here, so the check costs nothing when everything fits;
     example by example only when something does not.
     """
     try:
-        return list(train), extractor.encode(train)
+        return list(train), extractor.encode(train), list(range(len(train)))
     except TooLongError:
         pass
     kept: list[Example] = []
     items: list[dict[str, Encoded]] = []
+    indices: list[int] = []
     dropped: list[Example] = []
-    for ex in train:
+    for i, ex in enumerate(train):
         try:
             items.extend(extractor.encode([ex]))
             kept.append(ex)
+            indices.append(i)
         except TooLongError:
             dropped.append(ex)
     max_length = next(iter(extractor.parts.values())).builder.config.max_length
@@ -244,7 +257,7 @@ def _encodable(
     )
     if not kept:
         raise RelencError("no training example fits max_length")
-    return kept, items
+    return kept, items, indices
 
 
 def _label_ids(extractor: RelationExtractor, examples: Sequence[Example]) -> torch.Tensor:
@@ -374,13 +387,14 @@ def _fit_full(
     run: _Run,
     train: Sequence[Example],
     items: list[dict[str, Encoded]],
+    labels: torch.Tensor,
     dev: Sequence[Example],
     resume: bool,
     progress: bool,
+    soft: SoftTargets | None,
 ) -> FitResult:
     """Fine-tune encoders and head together: the bucketed, accumulated, checkpointed loop."""
     extractor, cfg, out, acc = run.extractor, run.cfg, run.output, run.acc
-    labels = _label_ids(extractor, train)
     cut = sum(1 for item in items if any(enc.truncated for enc in item.values()))
     if cut:
         acc.print(f"{cut} of {len(items)} training examples were cut around their entities to fit max_length")
@@ -401,7 +415,7 @@ def _fit_full(
             epoch, offset = divmod(step * cfg.grad_accum, plan.batches_per_epoch)
             model.train()
             for batch_idx in plan.epoch_batches(epoch)[offset:]:
-                loss = _train_step(extractor, model, acc, cfg, items, labels, batch_idx, optimizer, scheduler)
+                loss = _train_step(extractor, model, acc, cfg, items, labels, batch_idx, optimizer, scheduler, soft)
                 seen += len(batch_idx) * acc.num_processes
                 loss_ema = loss if loss_ema == 0.0 else 0.95 * loss_ema + 0.05 * loss
                 if not acc.sync_gradients:
@@ -494,9 +508,11 @@ def _train_step(
     batch_idx: list[int],
     optimizer: Any,
     scheduler: Any,
+    soft: SoftTargets | None = None,
 ) -> float:
-    """One batch forward and backward (cross-entropy, R-Drop's term and the masked-LM loss when they are on); the
-    optimiser steps when gradient accumulation says so. Returns the batch's loss."""
+    """One batch forward and backward (cross-entropy, or the distillation loss with ``soft``; R-Drop's term and the
+    masked-LM loss when they are on); the optimiser steps when gradient accumulation says so. Returns the batch's
+    loss."""
     inputs = to_device(extractor.collate([items[i] for i in batch_idx]), acc.device)
     targets = labels[batch_idx].to(acc.device)
     with acc.accumulate(model):
@@ -505,7 +521,7 @@ def _train_step(
             inputs, mlm_pos, mlm_targets = _twice(inputs), _twice(mlm_pos), _twice(mlm_targets)
         with autocast(cfg.precision, acc.device):
             output = model(inputs, mlm_pos or None)
-        loss = relation_objective(output.logits, targets, cfg)
+        loss = relation_objective(output.logits, targets, cfg, soft.rows(batch_idx) if soft is not None else None)
         for role, logits in output.mlm_logits.items():
             loss = loss + cfg.mlm_weight * mlm_loss(logits, mlm_targets[role])
         acc.backward(loss)
@@ -542,15 +558,28 @@ def _twice(batch: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def relation_objective(logits: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
-    """The relation loss of a batch: the (smoothed) cross-entropy; with R-Drop on, ``logits`` holds the batch twice
-    (:func:`_twice`), and the loss is the mean cross-entropy of both copies plus ``rdrop_alpha`` times their
+def relation_objective(
+    logits: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig, soft: SoftTargets | None = None
+) -> torch.Tensor:
+    """The relation loss of a batch: the (smoothed) cross-entropy, or with ``soft`` (the batch's soft targets) the
+    distillation loss (:func:`relenc.training.distill.distillation_loss`); with R-Drop on, ``logits`` holds the batch
+    twice (:func:`_twice`), and the loss is the mean of that loss over both copies plus ``rdrop_alpha`` times their
     symmetric KL divergence (:func:`relenc.training.losses.rdrop_loss`)."""
     if cfg.rdrop_alpha <= 0:
-        return relation_loss(logits, targets, cfg.label_smoothing)
+        return _supervised_loss(logits, targets, cfg, soft)
     first, second = logits.chunk(2)
-    both = relation_loss(logits, torch.cat([targets, targets]), cfg.label_smoothing)
+    twice = soft.rows(torch.arange(len(targets)).repeat(2)) if soft is not None else None
+    both = _supervised_loss(logits, torch.cat([targets, targets]), cfg, twice)
     return both + cfg.rdrop_alpha * rdrop_loss(first, second)
+
+
+def _supervised_loss(
+    logits: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig, soft: SoftTargets | None
+) -> torch.Tensor:
+    """The (smoothed) cross-entropy, or the distillation loss when the batch has soft targets."""
+    if soft is None:
+        return relation_loss(logits, targets, cfg.label_smoothing)
+    return soft.loss(logits, targets, cfg.label_smoothing)
 
 
 def _evaluate_and_checkpoint(
@@ -662,7 +691,13 @@ def extract_features(
 
 
 def _fit_head_only(
-    run: _Run, train: Sequence[Example], items: list[dict[str, Encoded]], dev: Sequence[Example], progress: bool
+    run: _Run,
+    train: Sequence[Example],
+    items: list[dict[str, Encoded]],
+    labels: torch.Tensor,
+    dev: Sequence[Example],
+    progress: bool,
+    soft: SoftTargets | None,
 ) -> FitResult:
     """All encoders frozen: compute features once, then train the head for ``cfg.head_epochs`` epochs."""
     extractor, cfg, acc = run.extractor, run.cfg, run.acc
@@ -670,7 +705,6 @@ def _fit_head_only(
     console.print("all encoders are frozen: computing features once, then training the classifier head")
     start = time.time()
     x_train = extract_features(extractor, train, cfg.eval_batch_size, cfg.precision, encoded=items)
-    y_train = _label_ids(extractor, train)
     x_dev = extract_features(extractor, dev, cfg.eval_batch_size, cfg.precision)
     head = extractor.model.head
     if head is None:
@@ -691,7 +725,8 @@ def _fit_head_only(
             for b in range(n_batches):
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                 features = x_train[idx].repeat(2, 1) if cfg.rdrop_alpha > 0 else x_train[idx]
-                loss = relation_objective(head(features), y_train[idx], cfg)
+                batch_soft = soft.rows(idx) if soft is not None else None
+                loss = relation_objective(head(features), labels[idx], cfg, batch_soft)
                 optimizer.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(head.parameters(), cfg.max_grad_norm)

@@ -38,7 +38,7 @@ from rich.console import Console
 
 from relenc.data.example import Example
 from relenc.data.readers import is_end_to_end
-from relenc.data.readers._common import read_text
+from relenc.data.readers._common import read_yaml_mapping
 from relenc.errors import RelencError
 from relenc.io import write_text_atomic
 from relenc.training.config import RunConfig, problem_line
@@ -198,13 +198,7 @@ def _space_problems(config: TuneConfig, name: str, param: Param) -> list[str]:
 
 def load_tune_config(path: str | Path) -> TuneConfig:
     """Load and check a search config; every problem is a RelencError naming the file."""
-    text = read_text(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RelencError(f"{path}: not valid YAML: {str(exc).replace(chr(10), ' ')}") from exc
-    if not isinstance(data, dict):
-        raise RelencError(f"{path}: expected a mapping with 'run', 'space' and 'search' sections")
+    data = read_yaml_mapping(path, "a mapping with 'run', 'space' and 'search' sections")
     return TuneConfig.parse(data, source=str(path))
 
 

@@ -1,5 +1,5 @@
-"""Helpers shared by the readers: reading a file and parsing JSON with clear errors, checking field types, and
-building an Example from character spans.
+"""Helpers shared by the readers: reading a file and parsing JSON (or a YAML config) with clear errors, checking
+field types, and building an Example from character spans.
 
 Every helper raises :class:`DataError`; readers add the file and the record with :meth:`DataError.located`.
 """
@@ -43,6 +43,29 @@ def read_text(path: str | Path) -> str:
             f"not UTF-8 text ({exc.reason} at byte {offset}); save the file as UTF-8", p, f"line {line}"
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_yaml_mapping(path: str | Path, expected: str) -> dict[str, Any]:
+    """A YAML file's top-level mapping (an empty file: ``{}``); a file that is not readable, not YAML or not a
+    mapping is one RelencError naming it, with the line and column of a syntax error. ``expected`` says what the
+    mapping holds, for the message: "a mapping with 'model' and 'training' sections"."""
+    import yaml
+
+    from relenc.errors import RelencError
+
+    text = read_text(path)  # names the file when it is missing or not UTF-8 (with the line and byte)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).replace("\n", " ")
+        raise RelencError(f"{path}{where}: not valid YAML: {problem}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RelencError(f"{path}: expected {expected}, got {type(data).__name__}")
+    return data
 
 
 def text_lines(text: str) -> list[str]:
