@@ -139,3 +139,17 @@ def test_default_types_leave_nationalities_out(tmp_path: Path) -> None:
     assert all("French" not in r["entities"] for r in records)
     wider, _ = _mined(tmp_path, [text], types=frozenset({"PERSON", "NORP", "GPE"}))
     assert any("French" in r["entities"] for r in wider)
+
+
+def test_items_of_one_list_are_no_pair(tmp_path: Path) -> None:
+    listed = (
+        "The tour went to Canada, Finland, Sweden and Norway in 2001. "
+        "The band returned to Canada, Germany, Austria and Norway in 2003."
+    )
+    records, stats = _mined(tmp_path, [listed])
+    assert not records and stats.lists_dropped >= 2
+    kept, _ = _mined(tmp_path, [listed], drop_lists=False)
+    assert any(set(r["entities"]) == {"Canada", "Norway"} for r in kept)
+    located = "Mary Jones was born in Denpasar, Bali in 1990. Mary Jones grew up in Denpasar, Bali and left at 18."
+    records, stats = _mined(tmp_path, [located])  # a place and its region: no list
+    assert stats.lists_dropped == 0 and any(set(r["entities"]) == {"Denpasar", "Bali"} for r in records)

@@ -62,10 +62,10 @@ def test_end_to_end_defaults_yield_to_flags_and_the_config(tmp_path: Path) -> No
     assert end_to_end_defaults(RunConfig(), {}) == END_TO_END_DEFAULTS
     assert end_to_end_defaults(RunConfig(), {"model.strategy": None}) == END_TO_END_DEFAULTS  # flag not given
     flags = {"model.strategy": "ht_mask", "training.epochs": 2.0}
-    assert end_to_end_defaults(RunConfig(), flags) == {"model.input.markers": "punct"}
+    assert end_to_end_defaults(RunConfig(), flags) == {"model.input.markers": "punct", "training.lr": 1e-4}
     config = tmp_path / "run.yaml"
     config.write_text("model:\n  strategy: hybrid\n  input:\n    max_length: 128\ntraining:\n  epochs: 3\n")
-    assert end_to_end_defaults(RunConfig.from_yaml(config), {}) == {"model.input.markers": "punct"}
+    assert end_to_end_defaults(RunConfig.from_yaml(config), {}) == {"model.input.markers": "punct", "training.lr": 1e-4}
 
 
 def test_without_dev_a_seeded_share_of_the_sentences_is_dev() -> None:
@@ -87,8 +87,9 @@ def test_a_plain_spert_run_trains_the_whole_extractor(e2e_run: Path) -> None:
     """The run takes the end-to-end defaults (only the YAML's step limits are the user's), and its model holds
     the recognizer and the decisions tuned on dev, which results.json reports."""
     config = RunConfig.from_yaml(e2e_run / "run_config.yaml")
-    expected = tuple(END_TO_END_DEFAULTS[k] for k in ("model.strategy", "model.input.markers", "training.epochs"))
-    assert (config.model.strategy, config.model.input.markers, config.training.epochs) == expected
+    fields = ("model.strategy", "model.input.markers", "training.lr", "training.epochs")
+    expected = tuple(END_TO_END_DEFAULTS[k] for k in fields)
+    assert (config.model.strategy, config.model.input.markers, config.training.lr, config.training.epochs) == expected
     assert (config.training.max_steps, config.entities.epochs) == (2, 1)
     model = e2e_run / "model"
     assert (model / ENTITIES_DIR).is_dir() and (e2e_run / "stages" / "entities").is_dir()

@@ -66,6 +66,9 @@ def mine_pairs_command(
     max_entity_distance: Annotated[
         int, typer.Option(help="Most words between head and tail in a relation pair's sentences (-1: any).")
     ] = 15,
+    drop_lists: Annotated[
+        bool, typer.Option(help="Drop a relation example whose head and tail are items of one list ('A, B and C').")
+    ] = True,
     near_duplicate: Annotated[
         float,
         typer.Option(help="Drop two sentences sharing this fraction of their words (Jaccard; above 1: keep all)."),
@@ -116,6 +119,7 @@ def mine_pairs_command(
         types=entity_types,
         max_entity_distance=None if max_entity_distance == -1 else max_entity_distance,
         near_duplicate=near_duplicate,
+        drop_lists=drop_lists,
         require_agreement=require_agreement,
         max_pairs_per_entity_pair=max_pairs_per_entity_pair,
         max_hard_negatives=max_hard_negatives,
