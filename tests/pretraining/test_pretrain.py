@@ -118,18 +118,8 @@ def test_a_killed_run_resumes_to_the_same_encoder(
     pairs = write_pairs(tmp_path / "p.jsonl", hard_negatives=True)
     cfg = tiny_config(tiny_encoder, pairs, checkpoint_every=2, chunk_size=3)
     reference = pretrain(cfg, tmp_path / "reference", progress=False)
-    real, calls = pretrain_module._Loop._step, []
-
-    def killed_at_the_fifth_step(self: Any, *args: Any) -> float:
-        calls.append(args[-1])
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return real(self, *args)
-
-    monkeypatch.setattr(pretrain_module._Loop, "_step", killed_at_the_fifth_step)
     out = tmp_path / "out"
-    with pytest.raises(KeyboardInterrupt):
-        pretrain(cfg, out, progress=False)
+    calls = _killed_at_the_fifth_step(cfg, out, monkeypatch)
     assert json.loads((out / "checkpoint" / "pretrain_state.json").read_text())["step"] == 4
     calls.clear()
     resumed = pretrain(cfg, out, progress=False, resume=True)
@@ -212,18 +202,8 @@ def test_a_killed_probed_run_resumes_with_the_probes_of_its_checkpoint(
     pairs = write_pairs(tmp_path / "p.jsonl")
     cfg = tiny_config(tiny_encoder, pairs, checkpoint_every=3, probe=str(PROBE), probe_every=1, probe_episodes=4)
     reference = pretrain(cfg, tmp_path / "reference", progress=False)
-    real, calls = pretrain_module._Loop._step, []
-
-    def killed_at_the_fifth_step(self: Any, *args: Any) -> float:
-        calls.append(args[-1])
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return real(self, *args)
-
-    monkeypatch.setattr(pretrain_module._Loop, "_step", killed_at_the_fifth_step)
     out = tmp_path / "out"
-    with pytest.raises(KeyboardInterrupt):
-        pretrain(cfg, out, progress=False)
+    calls = _killed_at_the_fifth_step(cfg, out, monkeypatch)
     assert [record["step"] for record in probe_log(out)] == [0, 1, 2, 3, 4]  # the checkpoint is at step 3
     resumed = pretrain(cfg.model_copy(update={"probe_every": 2}), out, progress=False, resume=True)
     assert calls[5:] == [3, 4]
@@ -247,3 +227,20 @@ def test_probe_options_are_checked_before_the_encoder_loads(tiny_encoder: str, t
         pretrain(tiny_config("no-such-encoder", pairs, probe=str(few)), tmp_path / "x", progress=False)
     with pytest.raises(RelencError, match=r"missing.json: file not found"):
         pretrain(tiny_config("no-such-encoder", pairs, probe=str(tmp_path / "missing.json")), tmp_path / "x")
+
+
+def _killed_at_the_fifth_step(cfg: PretrainConfig, out: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Run ``cfg`` into ``out`` until a KeyboardInterrupt at its fifth step (as a kill would stop it); the steps'
+    last arguments are recorded in the returned list, which goes on recording when the run is resumed."""
+    real, calls = pretrain_module._Loop._step, []
+
+    def killed(self: Any, *args: Any) -> float:
+        calls.append(args[-1])
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(pretrain_module._Loop, "_step", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(cfg, out, progress=False)
+    return calls
