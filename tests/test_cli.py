@@ -86,6 +86,19 @@ def test_errors_are_one_line_with_nonzero_exit(tmp_path: Path, run_cli: RunCli) 
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["extract"], "error: Missing argument 'source'. (see relenc extract --help)"),
+        (["extract", "a.txt", "b.jsonl", "--bogus"], "error: No such option: --bogus (see relenc extract --help)"),
+        (["no-such-command"], "error: No such command 'no-such-command'. (see relenc --help)"),
+    ],
+)
+def test_usage_errors_are_one_line_with_the_help_to_read(args: list[str], expected: str, run_cli: RunCli) -> None:
+    code, out, err = run_cli(args)
+    assert (code, out, err.strip()) == (2, "", expected)
+
+
 def test_score_errors(tmp_path: Path, run_cli: RunCli) -> None:
     gold = str(FIX / "tiny_train.jsonl")
     pred = write_predictions(tmp_path / "p.jsonl", {"1": "per:employee_of"})

@@ -399,6 +399,7 @@ def assert_complete_record(record: dict[str, Any], run: Run, runs: Path) -> None
     assert record["status"] == "ok", record
     assert record["id"] == run.id and record["config_hash"] == run.config_hash
     assert set(record["test"]) >= {"precision", "recall", "f1", "examples"} and record["test"]["examples"] == 8
+    assert len(record["test"]["labels"]) == 8 and "predictions" not in record["test"]  # labels only: records stay small
     assert set(record["dev"]) == {"precision", "recall", "f1"}
     assert record["timings"]["train_seconds"] > 0 and record["timings"]["test_sentences_per_second"] > 0
     assert record["git"]["revision"] is None or len(record["git"]["revision"]) == 40
@@ -553,3 +554,41 @@ def test_an_interrupted_grid_keeps_finished_records(
     assert outcome.skipped == ["tiny-tiny_bert-ht-s1"]
     assert (outcome.finished, outcome.failed) == (["tiny-tiny_bert-ht-s2"], {})
     assert read_record(results, "tiny-tiny_bert-ht-s1") == first
+
+
+def test_hybrid_takes_its_entity_side_from_another_encoder_of_the_grid() -> None:
+    data = grid_data(
+        "enc/pre",
+        encoders=[{"name": "pre", "source": "enc/pre"}],
+        strategies={
+            "cross": {"strategy": "hybrid", "entity": "ht", "entity_encoder": "tiny_raw"},
+            "cross_frozen": {"strategy": "hybrid", "entity": "pretrained", "entity_encoder": "tiny_raw"},
+        },
+        grids=[{"datasets": ["tiny"], "encoders": ["pre"], "strategies": ["cross", "cross_frozen"], "seeds": [5]}],
+    )
+    plan = plan_of(data)
+    assert [run.id for run in plan.runs] == [
+        "tiny-tiny_raw-ht-s5",  # the entity side: trained from the other encoder, same dataset, seed and budget
+        "tiny-pre-mask-s5",
+        "tiny-pre-cross-s5",
+        "tiny-pre-cross_frozen-s5",
+    ]
+    runs = plan.by_id()
+    assert runs["tiny-tiny_raw-ht-s5"].config.model.encoder == "tiny_raw"
+    assert runs["tiny-pre-cross-s5"].deps == {"entity": "tiny-tiny_raw-ht-s5", "relation": "tiny-pre-mask-s5"}
+    frozen = runs["tiny-pre-cross_frozen-s5"].resolved_config(Path("/runs"))
+    assert frozen.model.entity_encoder == "tiny_raw"
+    assert frozen.model.encoder.endswith("tiny-pre-mask-s5/model")
+
+
+@pytest.mark.parametrize(
+    ("variant", "problem"),
+    [
+        ({"strategy": "ht", "entity_encoder": "minilm"}, "for the hybrid strategy only"),
+        ({"strategy": "hybrid", "entity_encoder": "runs/x"}, "entity_encoder: 'runs/x' is not a plain name"),
+    ],
+)
+def test_entity_encoder_of_a_variant_is_checked(variant: dict[str, Any], problem: str) -> None:
+    data = grid_data(strategies={"odd": variant})
+    with pytest.raises(RelencError, match=problem):
+        GridConfig.parse(data, source="grid.yaml")

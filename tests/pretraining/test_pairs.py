@@ -153,3 +153,26 @@ def test_items_of_one_list_are_no_pair(tmp_path: Path) -> None:
     located = "Mary Jones was born in Denpasar, Bali in 1990. Mary Jones grew up in Denpasar, Bali and left at 18."
     records, stats = _mined(tmp_path, [located])  # a place and its region: no list
     assert stats.lists_dropped == 0 and any(set(r["entities"]) == {"Denpasar", "Bali"} for r in records)
+
+
+def test_arguments_full_names_names_or_all(tmp_path: Path) -> None:
+    text = (
+        "Barack Obama was born in Hawaii. Barack Obama often spoke of Hawaii. "
+        "Obama later moved from Hawaii to Chicago. He visited Hawaii in 2010."
+    )
+
+    def sentence_pairs(**settings: Any) -> set[tuple[str, str]]:
+        records, _ = _mined(tmp_path, [text], **settings)
+        pairs = {(r["a"]["h"]["text"], r["b"]["h"]["text"]) for r in records if r["entities"][1] == "Hawaii"}
+        assert all(r["entities"] == ["Barack Obama", "Hawaii"] for r in records)
+        return pairs
+
+    # a head or tail is the chain's full name, so "Obama" and "He" link the chain but name no argument
+    assert sentence_pairs(arguments="full-names") == {("Barack Obama", "Barack Obama")}
+    assert sentence_pairs(arguments="names") == {
+        ("Barack Obama", "Barack Obama"),
+        ("Barack Obama", "Obama"),
+    }
+    assert ("Obama", "He") in sentence_pairs()  # the default: every mention but a possessive pronoun
+    entity, _ = _mined(tmp_path, [text], kind="entity", arguments="full-names")  # entity pairs: every mention
+    assert any(r["a"]["h"]["text"] == "He" or r["b"]["h"]["text"] == "He" for r in entity)

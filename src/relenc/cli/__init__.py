@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         args.remove("--debug")
     _register()
     try:
-        code = app(args=args, standalone_mode=False)
+        code = app(args=args, standalone_mode=False, prog_name="relenc")
     except RelencError as exc:
         if debug:
             raise
@@ -61,19 +61,21 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         print("error: aborted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # click usage errors come here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            if debug:
-                raise
-            print(f"error: {exc.format_message()}", file=sys.stderr)
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors (a missing argument, an unknown option) in non-standalone mode
+        if debug:
+            raise
+        _print_error(exc.format_message() + _help_hint(exc))
+        sys.exit(exc.exit_code)
     if isinstance(code, int) and code:  # typer turns Ctrl-C into a returned 130 when not standalone
         if code == 130:
             print("error: aborted", file=sys.stderr)
         sys.exit(code)
+
+
+def _help_hint(exc: Exception) -> str:
+    """Where a usage error's command documents its arguments ("see relenc extract --help")."""
+    ctx = getattr(exc, "ctx", None)
+    return f" (see {ctx.command_path} --help)" if ctx is not None else ""
 
 
 def _print_error(message: str) -> None:

@@ -69,6 +69,13 @@ def mine_pairs_command(
     drop_lists: Annotated[
         bool, typer.Option(help="Drop a relation example whose head and tail are items of one list ('A, B and C').")
     ] = True,
+    arguments: Annotated[
+        str,
+        typer.Option(
+            help="Mentions that may be a relation pair's head or tail: all (but possessive pronouns), names (no "
+            "pronouns) or full-names (the chain's full name only). Every mention still links its chain."
+        ),
+    ] = "all",
     near_duplicate: Annotated[
         float,
         typer.Option(help="Drop two sentences sharing this fraction of their words (Jaccard; above 1: keep all)."),
@@ -96,12 +103,14 @@ def mine_pairs_command(
     from relenc.errors import RelencError
     from relenc.pretraining.corpus import INPUT_FORMATS
     from relenc.pretraining.mining import ENGINES, MiningJob, mine_corpus
-    from relenc.pretraining.pairs import DEFAULT_TYPES, KINDS, MiningSettings
+    from relenc.pretraining.pairs import ARGUMENTS, DEFAULT_TYPES, KINDS, MiningSettings
 
     if input_format not in INPUT_FORMATS:
         raise RelencError(f"--input-format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
     if kind not in KINDS:
         raise RelencError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if arguments not in ARGUMENTS:
+        raise RelencError(f"--arguments must be one of {', '.join(ARGUMENTS)}, got {arguments!r}")
     if max_hard_negatives < 0:
         raise RelencError(f"--max-hard-negatives must be at least 0, got {max_hard_negatives}")
     if engine not in ENGINES:
@@ -120,6 +129,7 @@ def mine_pairs_command(
         max_entity_distance=None if max_entity_distance == -1 else max_entity_distance,
         near_duplicate=near_duplicate,
         drop_lists=drop_lists,
+        arguments=arguments,
         require_agreement=require_agreement,
         max_pairs_per_entity_pair=max_pairs_per_entity_pair,
         max_hard_negatives=max_hard_negatives,

@@ -31,7 +31,11 @@ A hybrid variant names the variants whose runs supply its encoders (``entity``, 
 pretrained`` is the encoder as released, never trained on relations). Those runs, with the same dataset, encoder,
 seed and budget, become dependencies: they run first, get their own records, and are added to the grid if it does
 not list them (so ``[ht, hybrid]`` also trains ``mask``). A variant's own ``training`` applies to the hybrid's joint
-step only, never to the runs it depends on.
+step only, never to the runs it depends on. ``entity_encoder: minilm`` takes the entity side from another encoder of
+the grid (its ``entity`` run, or its release with ``entity: pretrained``): the paper's hybrid of an entity encoder and
+a separately pre-trained relation encoder::
+
+      hybrid_minilm_entity: {strategy: hybrid, entity: ht, entity_encoder: minilm}   # in a grid over encoder `pre`
 """
 
 from __future__ import annotations
@@ -184,6 +188,12 @@ class Variant(BaseModel):
         description=f"Hybrid: the variant whose run gives the entity encoder, or {PRETRAINED!r} (default: ht).",
     )
     relation: str | None = Field(None, description="Hybrid: the variant whose run gives the relation encoder (mask).")
+    entity_encoder: str | None = Field(
+        None,
+        description="Hybrid: the grid encoder the entity side comes from (its run of `entity`, or the encoder as "
+        "released with entity: pretrained); default: the cell's own encoder. Joins, e.g., an entity encoder trained "
+        "from MiniLM with a relation encoder trained from a pre-trained one.",
+    )
     model: ModelOverrides = Field(default_factory=dict, description="ModelConfig fields (freeze_*, dropout, ...).")
     training: TrainingOverrides = Field(
         default_factory=dict, description="TrainConfig fields; for a hybrid, of its joint step only."
@@ -192,8 +202,8 @@ class Variant(BaseModel):
     @model_validator(mode="after")
     def _sources(self) -> Variant:
         if self.strategy != "hybrid":
-            if self.entity is not None or self.relation is not None:
-                raise ValueError("entity and relation are for the hybrid strategy only")
+            if self.entity is not None or self.relation is not None or self.entity_encoder is not None:
+                raise ValueError("entity, relation and entity_encoder are for the hybrid strategy only")
             return self
         self.entity = self.entity or "ht"
         self.relation = self.relation or "mask"
@@ -289,7 +299,15 @@ class GridConfig(BaseModel):
             if dup:
                 problems.append(f"{what}: {', '.join(dup)} defined twice")
         variants = self.all_variants()
+        declared = {e.name for e in self.encoders}
         for name, variant in self.strategies.items():
+            if variant.entity_encoder is not None and not (
+                variant.entity_encoder in declared or _NAME.fullmatch(variant.entity_encoder)
+            ):
+                problems.append(
+                    f"strategies.{name}.entity_encoder: {variant.entity_encoder!r} is not a plain name; declare it "
+                    "under encoders with a name and a source"
+                )
             if name in BUILTIN_VARIANTS or name == PRETRAINED:
                 problems.append(f"strategies.{name}: {name!r} is a built-in name; choose another")
             elif not _NAME.fullmatch(name):
@@ -314,7 +332,6 @@ class GridConfig(BaseModel):
                     problems.append(
                         f"grids[{i}].strategies: unknown strategy {st!r}; choose from {', '.join(variants)}"
                     )
-            declared = {e.name for e in self.encoders}
             for enc in cross.encoders:
                 if enc not in declared and not _NAME.fullmatch(enc):
                     problems.append(
@@ -469,10 +486,13 @@ def plan_grid(config: GridConfig, source: str | Path, data_dir: str | Path) -> G
         variant = variants[name]
         deps: dict[Role, Run] = {}
         if variant.strategy == "hybrid":
-            sources: tuple[tuple[Role, str | None], ...] = (("entity", variant.entity), ("relation", variant.relation))
-            for role, ref in sources:
+            sources: tuple[tuple[Role, str, str | None], ...] = (
+                ("entity", variant.entity_encoder or encoder, variant.entity),
+                ("relation", encoder, variant.relation),
+            )
+            for role, source_encoder, ref in sources:
                 if ref is not None and ref != PRETRAINED:
-                    deps[role] = add(ds, encoder, ref, seed, index, listed=False)
+                    deps[role] = add(ds, source_encoder, ref, seed, index, listed=False)
         run = _make_run(config, str(source), root, ds, encoder, name, variant, seed, cross, deps, listed)
         existing = runs.get(run.id)
         if existing is None:
@@ -521,7 +541,7 @@ def _make_run(
     encoder_source = config.encoder_source(encoder)
     model: dict[str, Any] = {**variant.model, "strategy": variant.strategy, "encoder": encoder_source}
     if variant.strategy == "hybrid" and variant.entity == PRETRAINED:
-        model["entity_encoder"] = encoder_source
+        model["entity_encoder"] = config.encoder_source(variant.entity_encoder or encoder)
     written = {"model": model, "training": training}
     hashed = {
         "version": HASH_VERSION,

@@ -18,7 +18,7 @@ import json
 import shutil
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +203,9 @@ def _train_and_test(run: Run, runs_dir: Path, failed: dict[str, str], progress: 
         predictions,
     )
     return {
-        "test": {**asdict(result), "file": str(run.test)},
+        # scores, the per-relation report and the predicted labels in test-file order (enough to compare two runs'
+        # errors from the records alone); scores and probabilities per example stay in test_predictions.jsonl
+        "test": {**result.to_dict(report=True), "file": str(run.test), "labels": [p.label for p in result.predictions]},
         "dev": trained["best_dev"],
         "training": {
             "how": how,
