@@ -257,6 +257,19 @@ def test_the_shipped_configs_expand(tmp_path: Path) -> None:
     assert (semeval.epochs, semeval.dev, semeval.metric) == (3, None, "semeval")
     smoke = plan_grid(load_grid(repo / "configs/experiment-smoke.yaml"), "smoke.yaml", tmp_path)
     assert len(smoke.runs) == 6
+    pretrained = plan_grid(load_grid(repo / "configs/experiment-pretrained.yaml"), "pretrained.yaml", tmp_path)
+    cross = pretrained.by_id()["semeval-wikirel-hybrid_minilm_entity-s42"]
+    assert cross.deps == {"entity": "semeval-minilm-ht-s42", "relation": "semeval-wikirel-mask-s42"}
+    frozen = pretrained.by_id()["semeval-wikirel-hybrid_wiki_entity-s13"].config.model
+    assert (frozen.entity_encoder, frozen.encoder, frozen.freeze_entity_encoder) == (
+        "runs/enc-wiki-entity",
+        "runs/enc-wiki-relation",
+        True,
+    )
+    assert pretrained.by_id()["kbp37-wikirel-mask-s87"].config.training.max_train_examples is None  # all 15,917
+    recipe = plan_grid(load_grid(repo / "configs/experiment-recipe.yaml"), "recipe.yaml", tmp_path).by_id()
+    assert recipe["semeval-minilm-ht_mean-s13"].config.model.pooling == "mean"
+    assert recipe["kbp37-minilm-ht_rdrop-s87"].config.training.rdrop_alpha == 1.0
 
 
 # --- status and summary on synthetic records ------------------------------------------------------------------------
