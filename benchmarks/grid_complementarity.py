@@ -48,9 +48,9 @@ def main() -> None:
     Console().print(f"wrote {out}")
 
 
-def _test_labels(records: Path, n: int) -> dict[str, list[str]]:
-    """Every finished run's predicted test labels (in test-file order), by run id; runs scored on another test set
-    are refused."""
+def _test_labels(records: Path, n: int) -> dict[tuple[str, int | str], list[str]]:
+    """Every finished run's predicted test labels (in test-file order), by (cell, seed), the cell being the run id
+    without its seed; runs scored on another test set are refused."""
     out = {}
     found, _not_records = load_records(records)  # summary files beside the records are no run
     for record in found:
@@ -59,24 +59,20 @@ def _test_labels(records: Path, n: int) -> dict[str, list[str]]:
             continue
         if len(labels) != n:
             raise SystemExit(f"error: {record.id}: {len(labels)} test labels, the test file has {n}")
-        out[record.id] = list(labels)
+        out[record.id.replace(f"-s{record.seed}", "", 1), record.seed] = list(labels)
     return out
 
 
 def _compare(
-    a: str, b: str, labels: dict[str, list[str]], gold: list[str], metric: str, negative: str | None
+    a: str, b: str, labels: dict[tuple[str, int | str], list[str]], gold: list[str], metric: str, negative: str | None
 ) -> dict[str, Any]:
     chosen = check_metric(metric)
-    seeds = sorted(
-        int(rid.rsplit("-s", 1)[1])
-        for rid in labels
-        if rid.rsplit("-s", 1)[0] == a and f"{b}-s{rid.rsplit('-s', 1)[1]}" in labels
-    )
+    seeds = sorted(seed for cell, seed in labels if cell == a and (b, seed) in labels)
     if not seeds:
         raise SystemExit(f"error: no seed has records for both {a} and {b}")
     per_seed = []
     for seed in seeds:
-        pa, pb = labels[f"{a}-s{seed}"], labels[f"{b}-s{seed}"]
+        pa, pb = labels[a, seed], labels[b, seed]
         cells = complementarity(gold, pa, pb, negative)
         per_seed.append(
             {

@@ -360,7 +360,7 @@ def _first_mentions(
     "Gibbs" or "he"), up to case, punctuation and a leading "the"."""
     first: dict[int, dict[int, Mention]] = {}
     for c, chain in enumerate(chains):
-        full = normalise(naming_mention(chain, mentions).text)
+        full = normalise(naming_mention(chain, mentions).text) if arguments == "full-names" else None
         for m in chain.mentions:
             mention = mentions[m]
             if mention.possessive or (arguments != "all" and mention.type == "PRON"):
