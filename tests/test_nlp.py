@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import inspect
 import sys
+from typing import Any
 
 import pytest
 
-from relenc.analysis.entity_types import EntityTyper
+from relenc.data.example import Example, Span
 from relenc.errors import RelencError
-from relenc.nlp import DEFAULT_SPACY_MODEL, load_spacy
+from relenc.nlp import DEFAULT_SPACY_MODEL, EntityTyper, load_spacy
 from relenc.pretraining.pairs import MiningSettings
 
 
@@ -55,3 +56,28 @@ def test_excluded_components_are_not_loaded() -> None:
     assert "ner" in nlp.pipe_names and "parser" not in nlp.pipe_names and "lemmatizer" not in nlp.pipe_names
     doc = nlp("Barack Obama visited Paris.")
     assert {(ent.text, ent.label_) for ent in doc.ents} >= {("Barack Obama", "PERSON"), ("Paris", "GPE")}
+
+
+def test_fill_types_untyped_mentions_once_and_keeps_gold_types() -> None:
+    """``fill`` gives NER types only where the data has none, and an example typed once (even where NER found
+    nothing) is not sent to NER again: training types its data once, then encodes it many times."""
+    pytest.importorskip("spacy")
+    typer = EntityTyper()
+    calls: list[int] = []
+    pipe = typer.nlp.pipe
+
+    def counting_pipe(texts: Any, **kwargs: Any) -> Any:
+        texts = list(texts)
+        calls.append(len(texts))
+        return pipe(texts, **kwargs)
+
+    typer.nlp.pipe = counting_pipe  # type: ignore[method-assign]
+    gold = Example("g", ("Ann", "met", "Bo"), Span(0, 1, "Ann", "PER"), Span(2, 3, "Bo", "PER"))
+    named = Example("n", ("Barack", "Obama", "visited", "Paris", "."), Span(0, 2, "Barack Obama"), Span(3, 4, "Paris"))
+    nominal = Example("c", ("The", "cup", "held", "tea", "."), Span(1, 2, "cup"), Span(3, 4, "tea"))
+    filled = typer.fill([gold, named, nominal])
+    assert filled[0] is gold  # fully typed by the data: untouched, not sent to NER
+    assert (filled[1].head.type, filled[1].tail.type) == ("PERSON", "GPE")
+    assert (filled[2].head.type, filled[2].tail.type) == (None, None)  # no named entity: left untyped
+    assert calls == [2]
+    assert typer.fill(filled) == filled and calls == [2]

@@ -23,13 +23,14 @@ from relenc.analysis import (
     type_signatures,
 )
 from relenc.analysis.analyze import ANALYSIS_NAME, analyze, grid_summary
-from relenc.analysis.entity_types import best_overlap, sentence_and_offsets, signature_report
+from relenc.analysis.entity_types import signature_report, type_examples
 from relenc.analysis.plots import plot_confusion, plot_projection, plot_scores
 from relenc.analysis.probing import split_indices
 from relenc.data.example import Example, Span
 from relenc.data.readers.jsonl import example_from_dict
 from relenc.errors import RelencError
 from relenc.experiments.summary import Stat, SummaryRow
+from relenc.nlp import best_overlap, sentence_and_offsets
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -194,7 +195,7 @@ def test_entity_typer_prefers_gold_then_spacy_then_unk() -> None:
         "record 3",
     )
     tokens = Example("4", ("Barack", "Obama", "visited", "Paris", "."), Span(0, 2, "Barack Obama"), Span(3, 4, "Paris"))
-    typed = EntityTyper().type_examples([gold_typed, from_text, nominal, tokens])
+    typed = type_examples(EntityTyper(), [gold_typed, from_text, nominal, tokens])
     assert typed.pairs == [("PER", "COMPANY"), ("PERSON", "GPE"), (UNK, UNK), ("PERSON", "GPE")]
     assert typed.sources == {"gold": 2, "ner": 4, "unk": 2}
 

@@ -10,6 +10,7 @@ import torch
 from interrupt import interrupt_after_evaluations
 from tiny_runs import FIXTURE, tiny_config
 
+from relenc.data.example import Example, Span
 from relenc.data.readers import read_dataset
 from relenc.models.extractor import RelationExtractor
 from relenc.training.config import RunConfig
@@ -85,6 +86,32 @@ def test_typed_markers_train_save_and_reload(tiny_encoder: str, tmp_path: Path) 
     example = read_dataset(FIXTURE, "jsonl")[0]
     encoded = model.parts["main"].builder.encode(example)
     assert tokenizer.convert_ids_to_tokens(encoded.input_ids[encoded.head_pos]) == "[E1:PERSON]"
+
+
+def test_spacy_types_feed_typed_markers_in_training_and_inference(tiny_encoder: str, tmp_path: Path) -> None:
+    """Data without types (SemEval, KBP37, raw text) gets its types from spaCy NER when the model asks for them:
+    every NER label has its marker from the start, and a saved model types new input the same way."""
+    pytest.importorskip("spacy")
+    untyped = tmp_path / "untyped.jsonl"
+    lines = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+    for record in lines:
+        record["h"].pop("type", None)
+        record["t"].pop("type", None)
+    untyped.write_text("".join(json.dumps(record) + "\n" for record in lines))
+    cfg = tiny_config(tiny_encoder, "ht", max_steps=2, train=str(untyped), dev=str(untyped))
+    cfg = cfg.override(**{"model.input.markers": "typed", "model.input.entity_types": "spacy"})
+    train_run(cfg, tmp_path / "model", progress=False)
+    model = RelationExtractor.from_pretrained(tmp_path / "model")
+    vocab = model.parts["main"].tokenizer.get_vocab()
+    assert {"[E1:PERSON]", "[/E2:GPE]", "[E1:DATE]", "[E2:NORP]"} <= set(vocab)  # every NER label, seen or not
+    example = Example(
+        "x", ("Barack", "Obama", "visited", "the", "old", "cup", "."), Span(0, 2, "Barack Obama"), Span(5, 6, "cup")
+    )
+    encoded = model.encode([example])[0]["main"]
+    tokens = model.parts["main"].tokenizer.convert_ids_to_tokens(encoded.input_ids)
+    assert tokens[encoded.head_pos] == "[E1:PERSON]"
+    assert tokens[encoded.tail_pos] == "[E2]"  # no named entity: the untyped marker
+    assert model.predict([example])[0].label in model.labels.labels
 
 
 def test_early_stopping_and_grad_accumulation(tiny_encoder: str, tmp_path: Path) -> None:

@@ -4,9 +4,8 @@ The paper's claims are about entity types: [H,T] mostly encodes them, [MASK] doe
 dataset we need a type for every mention:
 
 - the gold type when the data has one (TACRED's ``subj_type``/``obj_type``, a JSONL span's ``type``);
-- otherwise spaCy's NER (``en_core_web_sm``), run on the *whole sentence* rather than the bare mention, because NER
-  is contextual ("Paris" alone and "Paris Hilton said" differ), and the mention takes the label of the named entity
-  that overlaps it the most characters;
+- otherwise spaCy's NER, run on the whole sentence, the label of the named entity that overlaps the mention the most
+  characters (:class:`relenc.nlp.EntityTyper`);
 - ``UNK`` when no named entity overlaps the mention (SemEval's nominals like "the cup" are mostly ``UNK``, and so
   is KBP37's empty-entity placeholder).
 
@@ -22,16 +21,15 @@ examples are fully typed, so that a signature describes the relation rather than
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from relenc.data.example import Example, Span
-from relenc.nlp import DEFAULT_SPACY_MODEL, load_spacy
+from relenc.data.example import Example
+from relenc.nlp import UNK, EntityTyper
 
-UNK = "UNK"
-# the components typing does not use (see EntityTyper)
-_NER_ONLY_EXCLUDE = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter")
+__all__ = ["UNK", "EntityTyper", "TypePair", "TypedExamples", "signature_report", "type_examples", "type_signatures"]
+
 TypePair = tuple[str, str]
 
 
@@ -61,81 +59,12 @@ def _top(counts: Counter[TypePair], n: int) -> dict[str, int]:
     return {f"{h}-{t}": c for (h, t), c in ranked}
 
 
-def sentence_and_offsets(example: Example) -> tuple[str, dict[str, tuple[int, int]]]:
-    """The sentence NER sees and the character range of the head and tail in it.
-
-    Examples read from text keep their own text and offsets; token-only ones (TACRED) are joined by single spaces,
-    which is also how the input builder sees them.
-    """
-    if example.text is not None and example.head.char_start is not None and example.tail.char_start is not None:
-        spans = {
-            "head": (example.head.char_start, example.head.char_end or example.head.char_start),
-            "tail": (example.tail.char_start, example.tail.char_end or example.tail.char_start),
-        }
-        return example.text, spans
-    starts: list[int] = []
-    position = 0
-    for token in example.tokens:
-        starts.append(position)
-        position += len(token) + 1
-    text = " ".join(example.tokens)
-
-    def char_range(span: Span) -> tuple[int, int]:
-        return starts[span.start], starts[span.end - 1] + len(example.tokens[span.end - 1])
-
-    return text, {"head": char_range(example.head), "tail": char_range(example.tail)}
-
-
-def best_overlap(entities: Iterable[tuple[int, int, str]], start: int, end: int) -> str:
-    """The label of the entity ``(start, end, label)`` overlapping ``[start, end)`` the most characters, or UNK.
-
-    Ties go to the earlier entity, so the answer does not depend on anything but the input.
-    """
-    best, best_overlap_chars = UNK, 0
-    for e_start, e_end, label in entities:
-        overlap = min(end, e_end) - max(start, e_start)
-        if overlap > best_overlap_chars:
-            best, best_overlap_chars = label, overlap
-    return best
-
-
-class EntityTyper:
-    """Types the mentions of examples: gold types first, spaCy NER for the rest (loaded only if needed).
-
-    ``nlp`` may be any callable pipeline with ``pipe`` (a loaded spaCy ``Language``); by default the spaCy model
-    ``spacy_model`` is loaded on first use with only its tokenizer, ``tok2vec`` and ``ner`` (the parser and tagger
-    are not needed and would triple the time).
-    """
-
-    def __init__(self, spacy_model: str = DEFAULT_SPACY_MODEL, nlp: Any = None, batch_size: int = 256) -> None:
-        self.spacy_model = spacy_model
-        self._nlp = nlp
-        self.batch_size = batch_size
-
-    @property
-    def nlp(self) -> Any:
-        if self._nlp is None:
-            self._nlp = load_spacy(self.spacy_model, exclude=_NER_ONLY_EXCLUDE)
-        return self._nlp
-
-    def type_examples(self, examples: Sequence[Example]) -> TypedExamples:
-        """A ``(head type, tail type)`` pair per example, and how many mentions each source typed."""
-        types: list[list[str | None]] = [[ex.head.type or None, ex.tail.type or None] for ex in examples]
-        sources: Counter[str] = Counter()
-        sources["gold"] = sum(t is not None for pair in types for t in pair)
-        untyped = [i for i, pair in enumerate(types) if None in pair]
-        if untyped:
-            prepared = [sentence_and_offsets(examples[i]) for i in untyped]
-            docs = self.nlp.pipe((text for text, _ in prepared), batch_size=self.batch_size)
-            for i, (_, spans), doc in zip(untyped, prepared, docs, strict=True):
-                entities = [(ent.start_char, ent.end_char, str(ent.label_)) for ent in doc.ents]
-                for slot, role in enumerate(("head", "tail")):
-                    if types[i][slot] is None:
-                        label = best_overlap(entities, *spans[role])
-                        types[i][slot] = label
-                        sources["ner" if label != UNK else "unk"] += 1
-        pairs = [(pair[0] or UNK, pair[1] or UNK) for pair in types]
-        return TypedExamples(pairs, {k: v for k, v in sources.items() if v})
+def type_examples(typer: EntityTyper, examples: Sequence[Example]) -> TypedExamples:
+    """A ``(head type, tail type)`` pair per example (gold, else NER, else UNK), and how many mentions each source
+    typed."""
+    types = typer.mention_types(examples)
+    sources = Counter(source for pair in types for _, source in pair)
+    return TypedExamples([(h, t) for (h, _), (t, _) in types], {k: v for k, v in sources.items() if v})
 
 
 def signature_report(

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from relenc.analysis.compare import complementarity, oracle_predictions
-from relenc.analysis.entity_types import EntityTyper, TypedExamples, TypePair, signature_report
+from relenc.analysis.entity_types import EntityTyper, TypedExamples, TypePair, signature_report, type_examples
 from relenc.analysis.errors import error_analysis, same_signature_pairs
 from relenc.analysis.probing import probe_embeddings
 from relenc.data.example import Example
@@ -93,10 +93,10 @@ def type_data(
 ) -> tuple[TypedExamples, dict[str, TypePair | None], dict[str, Any]]:
     """Types of the test examples, the relations' signatures (from ``train`` if given, else from the test set's
     gold labels), and a JSON-ready summary of both."""
-    typed = typer.type_examples(test)
+    typed = type_examples(typer, test)
     info: dict[str, Any] = {"test": typed.to_dict()}
     if train is not None:
-        typed_train = typer.type_examples(train)
+        typed_train = type_examples(typer, train)
         report = signature_report([ex.label for ex in train], typed_train.pairs)
         info["train"] = typed_train.to_dict()
         info["signatures_from"] = "train"

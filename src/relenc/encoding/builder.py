@@ -62,6 +62,12 @@ class InputConfig(BaseModel):
         "types registered from the training set, [E1] otherwise; punct: '@ * type * head @' and "
         "'# ^ type ^ tail #' (no new tokens); none: no markers, positions at the entities' first word pieces.",
     )
+    entity_types: Literal["data", "spacy"] = Field(
+        "data",
+        description="Where the types in typed and punct markers come from: data: the dataset's own (TACRED, "
+        "CoNLL04, JSONL 'type'); spacy: the data's where it has them, spaCy NER over the sentence for the other "
+        "mentions, at training and inference alike (SemEval, KBP37 and raw text carry none).",
+    )
     prompt: bool = Field(True, description="Append the prompt with the mask token as a second segment.")
     template: str = Field(
         DEFAULT_TEMPLATE,

@@ -46,6 +46,7 @@ from relenc.models.engine import InferenceEngine, Inputs, Item, counting_progres
 from relenc.models.model import ModelOutput, RelationModel
 from relenc.models.spans import EntityRecognizer
 from relenc.models.strategies import SINGLE_ENCODER, Pooling, Strategy, check_parts, get_strategy
+from relenc.nlp import EntityTyper
 
 CONFIG_NAME = "relenc_config.json"
 HEAD_NAME = "head.safetensors"
@@ -171,6 +172,7 @@ class RelationExtractor:
         # an end-to-end model also finds its entities and decides its triples: saved and loaded with it
         self.recognizer: EntityRecognizer | None = None
         self.decisions: Decisions | None = None
+        self._typer: EntityTyper | None = None  # spaCy NER types, for models whose markers ask for them
 
     @property
     def labels(self) -> LabelSet:
@@ -354,8 +356,19 @@ class RelationExtractor:
         """Tokenise examples once for every encoder role (or the given ``roles``): the only tokenisation on the hot
         path."""
         wanted = list(self.parts) if roles is None else list(roles)
+        examples = self.with_types(examples, wanted)
         per_role = {role: self.parts[role].builder.encode_many(examples) for role in wanted}
         return [{role: per_role[role][i] for role in wanted} for i in range(len(examples))]
+
+    def with_types(self, examples: Sequence[Example], roles: Sequence[str] | None = None) -> Sequence[Example]:
+        """The examples with spaCy NER types on untyped mentions when an encoder's markers ask for them
+        (``InputConfig.entity_types="spacy"``), else as they are. Examples typed once are not typed again."""
+        wanted = list(self.parts) if roles is None else list(roles)
+        if not any(self.parts[role].builder.config.entity_types == "spacy" for role in wanted):
+            return examples
+        if self._typer is None:
+            self._typer = EntityTyper()
+        return self._typer.fill(examples)
 
     def collate(self, items: Sequence[Item]) -> Inputs:
         return self.engine.collate(items)

@@ -39,11 +39,13 @@ from relenc.data.labels import LabelSet
 from relenc.data.readers import is_end_to_end, read_dataset
 from relenc.data.readers._common import parse_json, read_text
 from relenc.data.splits import dev_split
+from relenc.encoding.builder import InputConfig
 from relenc.errors import DataError, RelencError
 from relenc.evaluation.scorers import SEMEVAL_LABELS, Metric, default_metric
 from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor, is_model_dir
 from relenc.models.strategies import get_strategy
+from relenc.nlp import EntityTyper
 from relenc.training.averaging import AVERAGING_DIR
 from relenc.training.config import RunConfig
 from relenc.training.distill import CACHE_NAME, Distillation, check_teacher
@@ -131,7 +133,7 @@ def train_run(
     stages = _Stages(config, out, resume, progress, (train, dev), distillation)
     sources, frozen = stages.sources()
     inputs = {role: mc.input.model_copy(update={"prompt": spec.needs_prompt(role)}) for role in spec.roles}
-    types = sorted({t for ex in train for t in (ex.head.type, ex.tail.type) if t})
+    types = sorted({t for ex in train for t in (ex.head.type, ex.tail.type) if t} | set(_ner_labels(mc.input)))
     set_seed(config.training.seed)  # new marker embeddings and the head start the same in every run
     extractor = RelationExtractor.build(
         mc.strategy,
@@ -155,6 +157,11 @@ def train_run(
     results = _results(config, result, len(train), len(dev), stages.results)
     write_json(out / RESULTS_NAME, results)
     return results
+
+
+def _ner_labels(inputs: InputConfig) -> tuple[str, ...]:
+    """The NER's labels when typed markers take their types from spaCy: every one needs its marker from the start."""
+    return EntityTyper().labels if inputs.markers == "typed" and inputs.entity_types == "spacy" else ()
 
 
 def _results(config: RunConfig, result: FitResult, n_train: int, n_dev: int, stages: dict[str, Any]) -> dict[str, Any]:

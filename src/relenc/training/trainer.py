@@ -233,6 +233,7 @@ def _encodable(
     run over thousands. Training uses the encodings returned here, so the check costs nothing when everything fits;
     example by example only when something does not.
     """
+    train = extractor.with_types(train)  # NER types, where the markers need them, once for all
     try:
         return list(train), extractor.encode(train), list(range(len(train)))
     except TooLongError:
