@@ -96,7 +96,7 @@ def _num(value: float | None, sign: bool = False) -> str:
 def _print(rows: list[dict[str, Any]], baseline: str) -> None:
     table = Table(title=f"against {baseline}, paired by seed")
     for column in ("variant", "seeds", "test F1", "std", "Δ test", "Δ std", "Δ dev", "train s"):
-        table.add_column(column, justify="left" if column == "variant" else "right")
+        table.add_column(column, justify="left" if column == "variant" else "right", no_wrap=column == "variant")
     for row in rows:
         table.add_row(
             row["variant"],

@@ -22,7 +22,8 @@ from relenc.errors import DataError
 from relenc.models.decisions import Decisions
 from relenc.models.extractor import ENTITIES_DIR, RelationExtractor
 from relenc.training.config import RunConfig
-from relenc.training.end2end import END_TO_END_DEFAULTS, end_to_end_defaults, load_sentences
+from relenc.training.defaults import END_TO_END, recipe_defaults
+from relenc.training.end2end import load_sentences
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -59,13 +60,26 @@ def e2e_run(tiny_encoder: str, quick_config: Path, tmp_path_factory: pytest.Temp
 def test_end_to_end_defaults_yield_to_flags_and_the_config(tmp_path: Path) -> None:
     """The defaults make a plain command a good run, but never replace what the user chose: a flag, or a field
     the YAML config sets (even to the library default); a sibling field set in the YAML does not count."""
-    assert end_to_end_defaults(RunConfig(), {}) == END_TO_END_DEFAULTS
-    assert end_to_end_defaults(RunConfig(), {"model.strategy": None}) == END_TO_END_DEFAULTS  # flag not given
-    flags = {"model.strategy": "ht_mask", "training.epochs": 2.0}
-    assert end_to_end_defaults(RunConfig(), flags) == {"model.input.markers": "punct", "training.lr": 1e-4}
+    spert = {"training.format": "spert"}
+
+    def defaults(base: RunConfig, flags: dict[str, object]) -> dict[str, object]:
+        recipe, values = recipe_defaults(base, flags)
+        assert recipe is END_TO_END
+        return values
+
+    assert defaults(RunConfig(), spert) == END_TO_END.values
+    assert defaults(RunConfig(), spert | {"model.strategy": None}) == END_TO_END.values  # flag not given
+    flags = spert | {"model.strategy": "ht_mask", "training.epochs": 2.0}
+    assert defaults(RunConfig(), flags) == {"model.input.markers": "punct", "training.lr": 1e-4}
     config = tmp_path / "run.yaml"
     config.write_text("model:\n  strategy: hybrid\n  input:\n    max_length: 128\ntraining:\n  epochs: 3\n")
-    assert end_to_end_defaults(RunConfig.from_yaml(config), {}) == {"model.input.markers": "punct", "training.lr": 1e-4}
+    assert defaults(RunConfig.from_yaml(config), spert) == {"model.input.markers": "punct", "training.lr": 1e-4}
+    config.write_text("training:\n  format: spert\n  lr: 3.0e-5\n")
+    assert defaults(RunConfig.from_yaml(config), {}) == {
+        "model.strategy": "ht",
+        "model.input.markers": "punct",
+        "training.epochs": 8.0,
+    }
 
 
 def test_without_dev_a_seeded_share_of_the_sentences_is_dev() -> None:
@@ -88,7 +102,7 @@ def test_a_plain_spert_run_trains_the_whole_extractor(e2e_run: Path) -> None:
     the recognizer and the decisions tuned on dev, which results.json reports."""
     config = RunConfig.from_yaml(e2e_run / "run_config.yaml")
     fields = ("model.strategy", "model.input.markers", "training.lr", "training.epochs")
-    expected = tuple(END_TO_END_DEFAULTS[k] for k in fields)
+    expected = tuple(END_TO_END.values[k] for k in fields)
     assert (config.model.strategy, config.model.input.markers, config.training.lr, config.training.epochs) == expected
     assert (config.training.max_steps, config.entities.epochs) == (2, 1)
     model = e2e_run / "model"

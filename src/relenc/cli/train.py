@@ -124,18 +124,22 @@ def train_command(
 
     OUTPUT must hold no run, unless --resume continues the run in it or --overwrite replaces it.
     """
-    from relenc.data.readers import is_end_to_end
     from relenc.training.config import RunConfig
-    from relenc.training.end2end import end_to_end_defaults
+    from relenc.training.defaults import recipe_defaults
     from relenc.training.run import train_run
 
     flags = run_flags(locals())
     check_output(output, directory=True)
     base = RunConfig.from_yaml(config) if config is not None else RunConfig()
-    if is_end_to_end(fmt or base.training.format):  # whole sentences: a plain command trains a good extractor
-        flags |= end_to_end_defaults(base, flags)
-    run_config = base.override(**flags)
+    recipe, defaults = recipe_defaults(base, flags)  # what a plain command needs to be the best known run
+    if defaults:
+        Console(stderr=True).print(f"recipe {recipe.name if recipe else ''}: {_settings(defaults)}")
+    run_config = base.override(**flags | defaults)
     print_done(train_run(run_config, output, resume=resume, progress=progress, overwrite=overwrite), output)
+
+
+def _settings(values: dict[str, Any]) -> str:
+    return ", ".join(f"{key.split('.')[-1]} {value}" for key, value in values.items())
 
 
 def print_done(results: dict[str, Any], output: Path) -> None:

@@ -38,36 +38,7 @@ from relenc.models.extractor import RelationExtractor
 from relenc.models.spans import EntityRecognizer
 from relenc.training.config import RunConfig
 
-#: What an end-to-end run changes from the defaults of a pair classifier, unless the flags or the config set it:
-#: one encoder read at the typed entity markers (the recognizer gives the types), a higher learning rate and more
-#: epochs. On CoNLL04 (MiniLM, seed 13; docs/results.md) lr 1e-4 for 8 epochs gave dev 81.0 on gold mentions and test
-#: strict micro-F1 61.9, where the pair classifier's lr 5e-5 for 4 epochs gave 77.3 and 59.0: CoNLL04's 12,000 pairs
-#: hold far fewer distinct relation mentions than SemEval's 8,000 sentences, so each is seen more often.
-END_TO_END_DEFAULTS: dict[str, Any] = {
-    "model.strategy": "ht",
-    "model.input.markers": "punct",
-    "training.lr": 1e-4,
-    "training.epochs": 8.0,
-}
 ENTITIES_STAGE = Path("stages") / "entities"
-
-
-def end_to_end_defaults(base: RunConfig, flags: dict[str, Any]) -> dict[str, Any]:
-    """The :data:`END_TO_END_DEFAULTS` that neither a flag (not None in ``flags``) nor ``base`` (a config file's
-    explicit fields) sets: the overrides that make a plain ``relenc train --format spert`` a good run."""
-
-    def given(dotted: str) -> bool:
-        if flags.get(dotted) is not None:
-            return True
-        node: Any = base
-        *parents, leaf = dotted.split(".")
-        for name in parents:
-            if name not in node.model_fields_set:
-                return False
-            node = getattr(node, name)
-        return leaf in node.model_fields_set
-
-    return {key: value for key, value in END_TO_END_DEFAULTS.items() if not given(key)}
 
 
 def train_end_to_end(config: RunConfig, out: Path, resume: bool, progress: bool, overwrite: bool) -> dict[str, Any]:

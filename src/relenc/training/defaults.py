@@ -1,0 +1,66 @@
+"""Recipe defaults: the settings measurements found best, which ``relenc train`` applies wherever the user set nothing.
+
+A pydantic default is one value for every run, but the best budget depends on the data and the model: CoNLL04's
+sentences hold few distinct relation mentions, so each must be seen more often than SemEval's. A :class:`Recipe`
+says when it applies and what it sets; the first recipe that applies is taken, and a flag or a field that the config
+file sets (even to the library's default) always wins over it. Each recipe names the measurement behind it, in
+``docs/results.md``, so the plain command gives the best known result and the docs say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from relenc.data.readers import is_end_to_end
+from relenc.training.config import RunConfig
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """``values`` (dotted config fields) for the runs ``applies`` accepts; ``measured`` says where it was found."""
+
+    name: str
+    applies: Callable[[RunConfig], bool]
+    values: dict[str, Any]
+    measured: str
+
+
+#: What an end-to-end run changes from the defaults of a pair classifier: one encoder read at the typed entity markers
+#: (the recognizer gives the types), a higher learning rate and more epochs. On CoNLL04 (MiniLM, seed 13) lr 1e-4 for
+#: 8 epochs gave dev 81.0 on gold mentions and test strict micro-F1 61.9, where the pair classifier's lr 5e-5 for 4
+#: epochs gave 77.3 and 59.0: CoNLL04's 12,000 pairs hold far fewer distinct relation mentions than SemEval's 8,000
+#: sentences, so each is seen more often.
+END_TO_END = Recipe(
+    "end-to-end",
+    lambda config: is_end_to_end(config.training.format),
+    {"model.strategy": "ht", "model.input.markers": "punct", "training.lr": 1e-4, "training.epochs": 8.0},
+    "docs/results.md, Raw text to triples: second run",
+)
+
+RECIPES: tuple[Recipe, ...] = (END_TO_END,)
+
+
+def given(base: RunConfig, flags: dict[str, Any], dotted: str) -> bool:
+    """Whether the user chose ``dotted``: a flag that is not None, or a field the config file sets explicitly (a
+    sibling field set in the file does not count)."""
+    if flags.get(dotted) is not None:
+        return True
+    node: Any = base
+    *parents, leaf = dotted.split(".")
+    for name in parents:
+        if name not in node.model_fields_set:
+            return False
+        node = getattr(node, name)
+    return leaf in node.model_fields_set
+
+
+def recipe_defaults(base: RunConfig, flags: dict[str, Any]) -> tuple[Recipe | None, dict[str, Any]]:
+    """The first recipe that applies to the run the user asked for (``base`` with the flags), and those of its
+    values the user did not choose: the overrides that make a plain ``relenc train`` the best known run."""
+    asked = base.override(**flags)  # None: the flag was not given
+    for recipe in RECIPES:
+        if recipe.applies(asked):
+            return recipe, {key: value for key, value in recipe.values.items() if not given(base, flags, key)}
+    return None, {}
