@@ -108,7 +108,7 @@ def _print(rows: list[dict[str, Any]], baseline: str) -> None:
             _num(row.get("delta_dev_mean"), sign=True),
             f"{row['train_seconds_mean']:.0f}",
         )
-    Console().print(table)
+    Console(width=120).print(table)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from relenc.errors import DataError
 from relenc.models.decisions import Decisions
 from relenc.models.extractor import ENTITIES_DIR, RelationExtractor
 from relenc.training.config import RunConfig
-from relenc.training.defaults import END_TO_END, recipe_defaults
+from relenc.training.defaults import END_TO_END, HT_MINILM, recipe_defaults
 from relenc.training.end2end import load_sentences
 
 if TYPE_CHECKING:
@@ -80,6 +80,16 @@ def test_end_to_end_defaults_yield_to_flags_and_the_config(tmp_path: Path) -> No
         "model.input.markers": "punct",
         "training.epochs": 8.0,
     }
+
+
+def test_the_ht_minilm_recipe_applies_to_pair_data_only() -> None:
+    """A plain `relenc train --strategy ht` gets the measured budget; sentence data takes the end-to-end recipe
+    (whose strategy is ht too), another encoder or strategy none, and --epochs wins over the recipe."""
+    assert recipe_defaults(RunConfig(), {"model.strategy": "ht"}) == (HT_MINILM, {"training.epochs": 6.0})
+    assert recipe_defaults(RunConfig(), {"model.strategy": "ht", "training.epochs": 2.0}) == (HT_MINILM, {})
+    assert recipe_defaults(RunConfig(), {"model.strategy": "ht", "training.format": "spert"})[0] is END_TO_END
+    assert recipe_defaults(RunConfig(), {"model.strategy": "ht", "model.encoder": "mpnet"}) == (None, {})
+    assert recipe_defaults(RunConfig(), {}) == (None, {})  # the hybrid: not measured yet
 
 
 def test_without_dev_a_seeded_share_of_the_sentences_is_dev() -> None:
