@@ -58,7 +58,14 @@ def test_excluded_components_are_not_loaded() -> None:
     assert {(ent.text, ent.label_) for ent in doc.ents} >= {("Barack Obama", "PERSON"), ("Paris", "GPE")}
 
 
-def test_fill_types_untyped_mentions_once_and_keeps_gold_types() -> None:
+def test_typers_share_one_loaded_pipeline() -> None:
+    """A typed-marker run asks for the NER labels before its extractor types data: spaCy is loaded once."""
+    pytest.importorskip("spacy")
+    assert EntityTyper().nlp is EntityTyper().nlp
+    assert EntityTyper(nlp=object()).nlp is not EntityTyper().nlp  # a pipeline given is used as it is
+
+
+def test_fill_types_untyped_mentions_once_and_keeps_gold_types(monkeypatch: pytest.MonkeyPatch) -> None:
     """``fill`` gives NER types only where the data has none, and an example typed once (even where NER found
     nothing) is not sent to NER again: training types its data once, then encodes it many times."""
     pytest.importorskip("spacy")
@@ -71,7 +78,7 @@ def test_fill_types_untyped_mentions_once_and_keeps_gold_types() -> None:
         calls.append(len(texts))
         return pipe(texts, **kwargs)
 
-    typer.nlp.pipe = counting_pipe  # type: ignore[method-assign]
+    monkeypatch.setattr(typer.nlp, "pipe", counting_pipe)  # the pipeline is shared: restore it afterwards
     gold = Example("g", ("Ann", "met", "Bo"), Span(0, 1, "Ann", "PER"), Span(2, 3, "Bo", "PER"))
     named = Example("n", ("Barack", "Obama", "visited", "Paris", "."), Span(0, 2, "Barack Obama"), Span(3, 4, "Paris"))
     nominal = Example("c", ("The", "cup", "held", "tea", "."), Span(1, 2, "cup"), Span(3, 4, "tea"))

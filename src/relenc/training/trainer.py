@@ -202,6 +202,7 @@ def fit(
     if distillation is not None:
         train, labels, soft = distillation.training_set(train, labels)
     train, items, kept = _encodable(extractor, train, acc)
+    dev = extractor.with_types(dev)  # typed by NER once here, not again at every evaluation
     labels = labels[kept]
     if soft is not None:
         soft = soft.rows(kept)
