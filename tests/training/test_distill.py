@@ -25,6 +25,7 @@ from relenc.models.encoders import resolve_encoder
 from relenc.models.extractor import RelationExtractor
 from relenc.training import distill, trainer
 from relenc.training.config import DistillConfig, RunConfig, TrainConfig
+from relenc.training.defaults import HT_MINILM
 from relenc.training.distill import (
     CACHE_NAME,
     IGNORE,
@@ -294,7 +295,11 @@ def test_the_student_takes_the_teachers_strategy_and_input_unless_told(teacher: 
     assert cfg.model.strategy == "ht_mask" and cfg.model.encoder == "minilm"
     assert cfg.model.input.max_length == 64 and cfg.model.input.prompt
     assert cfg.distill == DistillConfig(teacher=str(teacher), temperature=2.0, alpha=0.5)
-    assert student_config(RunConfig(), {"model.strategy": "ht"}, {"teacher": str(teacher)}).model.strategy == "ht"
+    assert cfg.training.epochs == RunConfig().training.epochs  # no measured recipe for ht_mask
+    ht = student_config(RunConfig(), {"model.strategy": "ht"}, {"teacher": str(teacher)})
+    assert ht.model.strategy == "ht" and ht.training.epochs == HT_MINILM.values["training.epochs"]  # as relenc train
+    told = student_config(RunConfig(), {"model.strategy": "ht", "training.epochs": 2.0}, {"teacher": str(teacher)})
+    assert told.training.epochs == 2.0
     yaml = tmp_path / "run.yaml"
     yaml.write_text("model:\n  input:\n    max_length: 100\ndistill:\n  teacher: elsewhere\n  temperature: 3.0\n")
     mixed = student_config(RunConfig.from_yaml(yaml), {}, {"teacher": str(teacher), "alpha": 0.8})

@@ -132,14 +132,10 @@ def train_command(
     check_output(output, directory=True)
     base = RunConfig.from_yaml(config) if config is not None else RunConfig()
     recipe, defaults = recipe_defaults(base, flags)  # what a plain command needs to be the best known run
-    if defaults:
-        Console(stderr=True).print(f"recipe {recipe.name if recipe else ''}: {_settings(defaults)}")
+    if recipe is not None and defaults:
+        Console(stderr=True).print(recipe.describe(defaults))
     run_config = base.override(**flags | defaults)
     print_done(train_run(run_config, output, resume=resume, progress=progress, overwrite=overwrite), output)
-
-
-def _settings(values: dict[str, Any]) -> str:
-    return ", ".join(f"{key.split('.')[-1]} {value}" for key, value in values.items())
 
 
 def print_done(results: dict[str, Any], output: Path) -> None:

@@ -27,6 +27,10 @@ class Recipe:
     values: dict[str, Any]
     measured: str
 
+    def describe(self, values: dict[str, Any]) -> str:
+        """The line a run prints when the recipe sets ``values``: which recipe, and what it set."""
+        return f"recipe {self.name}: " + ", ".join(f"{key.split('.')[-1]} {value}" for key, value in values.items())
+
 
 #: What an end-to-end run changes from the defaults of a pair classifier: one encoder read at the typed entity markers
 #: (the recognizer gives the types), a higher learning rate and more epochs. On CoNLL04 (MiniLM, seed 13) lr 1e-4 for

@@ -47,6 +47,7 @@ from relenc.models import checks
 from relenc.models.engine import Inputs, Item, counting_progress, in_order
 from relenc.models.extractor import CONFIG_NAME, RelationExtractor, model_root
 from relenc.training.config import DistillConfig, RunConfig, TrainConfig
+from relenc.training.defaults import recipe_defaults
 from relenc.training.losses import relation_loss
 
 #: The teacher's logits in the run directory (one row per training example, then per unlabelled one).
@@ -145,7 +146,9 @@ def student_config(base: RunConfig, flags: dict[str, Any], distill: dict[str, An
 
     The student takes the teacher's strategy and input settings (markers, prompt template, max length) unless a
     flag or ``base`` sets them. The same input lets the student read each sentence as the teacher did. Its encoder
-    is every run's default (minilm) unless set. ``None`` values mean "not given".
+    is every run's default (minilm) unless set. ``None`` values mean "not given". The measured defaults of
+    :mod:`relenc.training.defaults` (the ``ht`` budget on MiniLM) apply as in ``relenc train``, so a distilled
+    student and a plainly trained one have the same budget.
     """
     given = {key: value for key, value in distill.items() if value is not None}
     section = (base.distill.model_dump(mode="json") if base.distill is not None else {}) | given
@@ -158,7 +161,10 @@ def student_config(base: RunConfig, flags: dict[str, Any], distill: dict[str, An
     if "input" not in base.model.model_fields_set:  # each role's prompt follows the student's strategy (train_run)
         defaults["model.input"] = saved.inputs[saved.spec.roles[0]].model_dump(mode="json", exclude={"prompt"})
     chosen = defaults | {key: value for key, value in flags.items() if value is not None}
-    return base.override(**chosen, distill=section)
+    recipe, measured = recipe_defaults(base, chosen)  # the student trains on the budget a plain run would get
+    if recipe is not None and measured:
+        Console(stderr=True).print(recipe.describe(measured))
+    return base.override(**chosen | measured, distill=section)
 
 
 def read_unlabelled(path: str, limit: int | None = None) -> list[Example]:
