@@ -605,3 +605,68 @@ def test_entity_encoder_of_a_variant_is_checked(variant: dict[str, Any], problem
     data = grid_data(strategies={"odd": variant})
     with pytest.raises(RelencError, match=problem):
         GridConfig.parse(data, source="grid.yaml")
+
+
+# --- distillation ------------------------------------------------------------------------------------------------
+
+
+def test_a_distilled_variant_depends_on_its_teacher_run() -> None:
+    """The teacher is the run of its variant with the same dataset, seed and budget, on ``teacher_encoder``; its
+    model becomes distill.teacher once the runs dir is known, and the variant's distill settings are kept."""
+    data = grid_data(
+        "enc/student",
+        strategies={"ht_kd": {"strategy": "ht", "teacher": "ht", "teacher_encoder": "big", "distill": {"alpha": 0.7}}},
+        grids=[{"datasets": ["tiny"], "encoders": ["tiny_bert"], "strategies": ["ht", "ht_kd"], "seeds": [5]}],
+    )
+    plan = plan_of(data)
+    assert [run.id for run in plan.runs] == ["tiny-tiny_bert-ht-s5", "tiny-big-ht-s5", "tiny-tiny_bert-ht_kd-s5"]
+    runs = plan.by_id()
+    student = runs["tiny-tiny_bert-ht_kd-s5"]
+    assert student.deps == {"teacher": "tiny-big-ht-s5"} and not runs["tiny-big-ht-s5"].listed
+    assert runs["tiny-big-ht-s5"].config.distill is None and runs["tiny-big-ht-s5"].config.model.encoder == "big"
+    config = student.resolved_config(Path("/runs"))
+    assert config.distill is not None and config.distill.teacher == str(Path("/runs/tiny-big-ht-s5/model").resolve())
+    assert (config.distill.alpha, config.distill.temperature) == (0.7, 2.0)
+    assert config.model.encoder == "enc/student" and config.training.seed == 5
+    assert student.spec["distill"] == {"alpha": 0.7, "teacher": "tiny-big-ht-s5"}
+    assert "distill" not in runs["tiny-tiny_bert-ht-s5"].spec  # runs without a teacher hash as before
+
+
+@pytest.mark.parametrize(
+    ("variant", "problem"),
+    [
+        ({"strategy": "ht", "distill": {"alpha": 0.5}}, "teacher_encoder and distill are for a distilled variant"),
+        ({"strategy": "ht", "teacher": "nope"}, "strategies.odd.teacher: unknown strategy 'nope'"),
+        ({"strategy": "ht", "teacher": "ht", "distill": {"teacher": "x"}}, "distill.teacher is set by the grid"),
+        ({"strategy": "ht", "teacher": "ht", "distill": {"alpha": 2}}, "alpha: Input should be less than or equal"),
+        ({"strategy": "ht", "teacher": "ht", "teacher_encoder": "a/b"}, "teacher_encoder: 'a/b' is not a plain"),
+        ({"strategy": "ht", "teacher": "odd"}, "strategies.odd.teacher: 'odd' is distilled itself"),
+    ],
+)
+def test_a_distilled_variant_is_checked(variant: dict[str, Any], problem: str) -> None:
+    data = grid_data(strategies={"odd": variant})
+    with pytest.raises(RelencError, match=problem):
+        GridConfig.parse(data, source="grid.yaml")
+
+
+def test_a_mini_grid_distils_a_student_from_its_teacher_run(tiny_encoder: str, tmp_path: Path) -> None:
+    data = grid_data(
+        tiny_encoder,
+        strategies={"ht_kd": {"strategy": "ht", "teacher": "ht", "distill": {"temperature": 3.0}}},
+        grids=[{"datasets": ["tiny"], "encoders": ["tiny_bert"], "strategies": ["ht_kd"], "seeds": [13]}],
+    )
+    plan = plan_of(data)
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    outcome = runner_module.run_grid(plan, list(plan.runs), results, runs, progress=False)
+    assert outcome.finished == ["tiny-tiny_bert-ht-s13", "tiny-tiny_bert-ht_kd-s13"] and not outcome.failed
+    student = record_data(results, "tiny-tiny_bert-ht_kd-s13")
+    assert student["depends_on"] == {"teacher": "tiny-tiny_bert-ht-s13"}
+    teacher_model = str((runs / "tiny-tiny_bert-ht-s13" / "model").resolve())
+    assert student["config"]["distill"] == {
+        "teacher": teacher_model,
+        "temperature": 3.0,
+        "alpha": 0.5,
+        "unlabelled": None,
+        "max_unlabelled": None,
+    }
+    assert (runs / "tiny-tiny_bert-ht_kd-s13" / "teacher_logits.safetensors").is_file()  # it did learn from the teacher

@@ -36,6 +36,13 @@ the grid (its ``entity`` run, or its release with ``entity: pretrained``): the p
 a separately pre-trained relation encoder::
 
       hybrid_minilm_entity: {strategy: hybrid, entity: ht, entity_encoder: minilm}   # in a grid over encoder `pre`
+
+A variant with a ``teacher`` is distilled (:mod:`relenc.training.distill`): the teacher is the run of that variant
+with the same dataset, seed and budget, on the cell's encoder or on ``teacher_encoder``, a dependency like a hybrid's
+encoders; ``distill`` sets the rest of the run config's distill section (temperature, alpha). The student and its
+teacher of one seed carve the same dev split, so the teacher has not trained on the student's dev sentences::
+
+      ht_kd: {strategy: ht, teacher: ht, teacher_encoder: mpnet, distill: {temperature: 2.0, alpha: 0.5}}
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ from relenc.data.readers._common import read_yaml_mapping
 from relenc.errors import RelencError
 from relenc.evaluation.scorers import Metric, default_metric
 from relenc.models.strategies import STRATEGY_NAMES, StrategyName
-from relenc.training.config import ModelConfig, RunConfig, TrainConfig
+from relenc.training.config import DistillConfig, ModelConfig, RunConfig, TrainConfig
 
 #: Bump when the meaning of a hashed field changes, so that old records count as stale.
 HASH_VERSION = 1
@@ -175,6 +182,17 @@ TrainingOverrides = Annotated[
 ]
 
 
+def _check_distill(value: dict[str, Any]) -> dict[str, Any]:
+    """A distilled variant's distill section: DistillConfig fields but the teacher, which the grid sets (a run)."""
+    if "teacher" in value:
+        raise ValueError("distill.teacher is set by the grid: name the teacher's variant in teacher")
+    _check_overrides({"teacher": "a run of the grid", **value}, DistillConfig, (), "distill")
+    return value
+
+
+DistillOverrides = Annotated[dict[str, Any], AfterValidator(_check_distill)]
+
+
 class Variant(BaseModel):
     """A grid's strategy variant (what the file's ``strategies`` name): a library strategy
     (:data:`relenc.models.strategies.STRATEGIES`) plus where a hybrid's encoders come from and its own settings.
@@ -194,6 +212,15 @@ class Variant(BaseModel):
         "released with entity: pretrained); default: the cell's own encoder. Joins, e.g., an entity encoder trained "
         "from MiniLM with a relation encoder trained from a pre-trained one.",
     )
+    teacher: str | None = Field(
+        None, description="Distil: the variant whose run (same dataset, seed and budget) teaches this one."
+    )
+    teacher_encoder: str | None = Field(
+        None, description="Distil: the grid encoder the teacher's run uses (default: the cell's own encoder)."
+    )
+    distill: DistillOverrides = Field(
+        default_factory=dict, description="Distil: DistillConfig fields (temperature, alpha) but the teacher."
+    )
     model: ModelOverrides = Field(default_factory=dict, description="ModelConfig fields (freeze_*, dropout, ...).")
     training: TrainingOverrides = Field(
         default_factory=dict, description="TrainConfig fields; for a hybrid, of its joint step only."
@@ -201,6 +228,8 @@ class Variant(BaseModel):
 
     @model_validator(mode="after")
     def _sources(self) -> Variant:
+        if self.teacher is None and (self.teacher_encoder is not None or self.distill):
+            raise ValueError("teacher_encoder and distill are for a distilled variant: name its teacher")
         if self.strategy != "hybrid":
             if self.entity is not None or self.relation is not None or self.entity_encoder is not None:
                 raise ValueError("entity, relation and entity_encoder are for the hybrid strategy only")
@@ -312,6 +341,19 @@ class GridConfig(BaseModel):
                 problems.append(f"strategies.{name}: {name!r} is a built-in name; choose another")
             elif not _NAME.fullmatch(name):
                 problems.append(f"strategies.{name}: a name may only use letters, digits, '_' and '.'")
+            if variant.teacher_encoder is not None and not (
+                variant.teacher_encoder in declared or _NAME.fullmatch(variant.teacher_encoder)
+            ):
+                problems.append(
+                    f"strategies.{name}.teacher_encoder: {variant.teacher_encoder!r} is not a plain name; declare it "
+                    "under encoders with a name and a source"
+                )
+            if variant.teacher is not None:
+                teacher = variants.get(variant.teacher)
+                if teacher is None:
+                    problems.append(f"strategies.{name}.teacher: unknown strategy {variant.teacher!r}")
+                elif teacher.teacher is not None:
+                    problems.append(f"strategies.{name}.teacher: {variant.teacher!r} is distilled itself")
             for role, ref in (("entity", variant.entity), ("relation", variant.relation)):
                 if ref is None or ref == PRETRAINED:
                     continue
@@ -367,7 +409,8 @@ def default_runs_dir(name: str) -> Path:
     return DEFAULT_RUNS_ROOT / name
 
 
-Role = Literal["entity", "relation"]
+#: What a run takes from another run: a hybrid's entity or relation encoder, or a distilled run's teacher.
+Role = Literal["entity", "relation", "teacher"]
 #: A cell of the grid, one summary row: (dataset, encoder, strategy variant, tag); its runs differ by seed only.
 Cell = tuple[str, str, str, str | None]
 
@@ -406,11 +449,9 @@ class Run:
         return (self.dataset.name, self.encoder, self.strategy, self.tag)
 
     def resolved_config(self, runs_dir: Path) -> RunConfig:
-        """The config to train with: a dependency's encoder is its trained model in ``runs_dir``."""
-        flags: dict[str, Any] = {}
-        for role, dep in self.deps.items():
-            model = str((runs_dir / dep / "model").resolve())
-            flags["model.entity_encoder" if role == "entity" else "model.encoder"] = model
+        """The config to train with: a dependency's encoder, or the teacher, is its trained model in ``runs_dir``."""
+        fields = {"entity": "model.entity_encoder", "relation": "model.encoder", "teacher": "distill.teacher"}
+        flags = {fields[role]: str((runs_dir / dep / "model").resolve()) for role, dep in self.deps.items()}
         return self.config.override(**flags) if flags else self.config
 
 
@@ -485,6 +526,8 @@ def plan_grid(config: GridConfig, source: str | Path, data_dir: str | Path) -> G
         cross = config.grids[index]
         variant = variants[name]
         deps: dict[Role, Run] = {}
+        if variant.teacher is not None:
+            deps["teacher"] = add(ds, variant.teacher_encoder or encoder, variant.teacher, seed, index, listed=False)
         if variant.strategy == "hybrid":
             sources: tuple[tuple[Role, str, str | None], ...] = (
                 ("entity", variant.entity_encoder or encoder, variant.entity),
@@ -542,7 +585,9 @@ def _make_run(
     model: dict[str, Any] = {**variant.model, "strategy": variant.strategy, "encoder": encoder_source}
     if variant.strategy == "hybrid" and variant.entity == PRETRAINED:
         model["entity_encoder"] = config.encoder_source(variant.entity_encoder or encoder)
-    written = {"model": model, "training": training}
+    written: dict[str, Any] = {"model": model, "training": training}
+    if "teacher" in deps:  # the teacher's model path is known once the runs dir is: resolved_config
+        written["distill"] = {**variant.distill, "teacher": deps["teacher"].id}
     hashed = {
         "version": HASH_VERSION,
         **written,
@@ -555,7 +600,7 @@ def _make_run(
         "train": str(data_dir / ds.train),
         "dev": str(data_dir / ds.dev) if ds.dev is not None else None,
     }
-    run_config = RunConfig.parse({"model": model, "training": resolved}, source=f"{source} (run {rid})")
+    run_config = RunConfig.parse({**written, "training": resolved}, source=f"{source} (run {rid})")
     return Run(
         id=rid,
         dataset=ds,

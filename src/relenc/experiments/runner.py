@@ -176,11 +176,12 @@ def _record(
 def _train_and_test(run: Run, runs_dir: Path, failed: dict[str, str], progress: bool) -> dict[str, Any]:
     """Train (or reuse a finished training of the same config), score on the test set, save the predictions."""
     for role, dep in run.deps.items():
+        what = "teacher" if role == "teacher" else f"{role} encoder"
         if dep in failed:
-            raise RelencError(f"the {role} encoder comes from run {dep}, which failed: {failed[dep]}")
+            raise RelencError(f"the {what} comes from run {dep}, which failed: {failed[dep]}")
         if not is_model_dir(runs_dir / dep / "model"):
             raise RelencError(
-                f"the {role} encoder comes from run {dep}, but {runs_dir / dep / 'model'} holds no model; "
+                f"the {what} comes from run {dep}, but {runs_dir / dep / 'model'} holds no model; "
                 f"delete that run's record to train it again"
             )
     config = run.resolved_config(runs_dir)
