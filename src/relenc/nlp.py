@@ -51,14 +51,6 @@ def load_spacy(name: str = DEFAULT_SPACY_MODEL, exclude: Sequence[str] = ()) -> 
         ) from exc
 
 
-@functools.lru_cache(maxsize=4)
-def _ner_pipeline(name: str) -> Language:
-    """The NER-only pipeline ``name``, loaded once per process: a training run asks for its labels (to add typed
-    markers) before its extractor types the first sentence, and both must not pay the loading time. Typing only
-    reads the pipeline, so sharing it is safe."""
-    return load_spacy(name, exclude=_NER_ONLY_EXCLUDE)
-
-
 #: What a mention is typed when no named entity overlaps it (SemEval's nominals like "the cup", mostly).
 UNK = "UNK"
 #: Set in ``Example.meta`` by :meth:`EntityTyper.fill`: the example went through NER already (an untyped mention
@@ -68,6 +60,14 @@ NER_TYPED = "ner_typed"
 _NER_ONLY_EXCLUDE = ("parser", "tagger", "attribute_ruler", "lemmatizer", "senter")
 #: Where a mention's type came from: ``gold`` (the data's), ``ner`` (spaCy's) or ``unk`` (neither).
 TypeSource = str
+
+
+@functools.lru_cache(maxsize=4)
+def _ner_pipeline(name: str) -> Language:
+    """The NER-only pipeline ``name``, loaded once per process: a training run asks for its labels (to add typed
+    markers) before its extractor types the first sentence, and both must not pay the loading time. Typing only
+    reads the pipeline, so sharing it is safe."""
+    return load_spacy(name, exclude=_NER_ONLY_EXCLUDE)
 
 
 def sentence_and_offsets(example: Example) -> tuple[str, dict[str, tuple[int, int]]]:

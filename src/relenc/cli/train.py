@@ -125,16 +125,13 @@ def train_command(
     OUTPUT must hold no run, unless --resume continues the run in it or --overwrite replaces it.
     """
     from relenc.training.config import RunConfig
-    from relenc.training.defaults import recipe_defaults
+    from relenc.training.defaults import apply_recipe
     from relenc.training.run import train_run
 
     flags = run_flags(locals())
     check_output(output, directory=True)
     base = RunConfig.from_yaml(config) if config is not None else RunConfig()
-    recipe, defaults = recipe_defaults(base, flags)  # what a plain command needs to be the best known run
-    if recipe is not None and defaults:
-        Console(stderr=True).print(recipe.describe(defaults))
-    run_config = base.override(**flags | defaults)
+    run_config = base.override(**apply_recipe(base, flags))  # what a plain command needs to be the best known run
     print_done(train_run(run_config, output, resume=resume, progress=progress, overwrite=overwrite), output)
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console
+
 from relenc.data.readers import is_end_to_end
 from relenc.models.encoders import alias_of
 from relenc.training.config import RunConfig
@@ -80,3 +82,12 @@ def recipe_defaults(base: RunConfig, flags: dict[str, Any]) -> tuple[Recipe | No
         if recipe.applies(asked):
             return recipe, {key: value for key, value in recipe.values.items() if not given(base, flags, key)}
     return None, {}
+
+
+def apply_recipe(base: RunConfig, flags: dict[str, Any]) -> dict[str, Any]:
+    """``flags`` plus what :func:`recipe_defaults` adds, for ``base.override``; the recipe applied is printed, so
+    the user sees which settings they did not choose. The one way ``relenc train`` and ``relenc distill`` use it."""
+    recipe, values = recipe_defaults(base, flags)
+    if recipe is not None and values:
+        Console(stderr=True).print(recipe.describe(values))
+    return flags | values

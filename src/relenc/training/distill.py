@@ -47,7 +47,7 @@ from relenc.models import checks
 from relenc.models.engine import Inputs, Item, counting_progress, in_order
 from relenc.models.extractor import CONFIG_NAME, RelationExtractor, model_root
 from relenc.training.config import DistillConfig, RunConfig, TrainConfig
-from relenc.training.defaults import recipe_defaults
+from relenc.training.defaults import apply_recipe
 from relenc.training.losses import relation_loss
 
 #: The teacher's logits in the run directory (one row per training example, then per unlabelled one).
@@ -161,10 +161,7 @@ def student_config(base: RunConfig, flags: dict[str, Any], distill: dict[str, An
     if "input" not in base.model.model_fields_set:  # each role's prompt follows the student's strategy (train_run)
         defaults["model.input"] = saved.inputs[saved.spec.roles[0]].model_dump(mode="json", exclude={"prompt"})
     chosen = defaults | {key: value for key, value in flags.items() if value is not None}
-    recipe, measured = recipe_defaults(base, chosen)  # the student trains on the budget a plain run would get
-    if recipe is not None and measured:
-        Console(stderr=True).print(recipe.describe(measured))
-    return base.override(**chosen | measured, distill=section)
+    return base.override(**apply_recipe(base, chosen), distill=section)  # the budget a plain run would get
 
 
 def read_unlabelled(path: str, limit: int | None = None) -> list[Example]:
