@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -12,7 +13,7 @@ import pytest
 
 from relenc import io
 from relenc.errors import RelencError
-from relenc.io import atomic_dir, replace_dir, write_lines_atomic, write_text_atomic
+from relenc.io import atomic_dir, replace_dir, write_errors_named, write_lines_atomic, write_text_atomic
 
 OLD = {"config.json": "old", "encoders/main/weights": "old weights"}
 NEW = {"config.json": "new", "head.safetensors": "new head"}
@@ -187,3 +188,15 @@ def test_replace_dir_refuses_to_replace_a_file(tmp_path: Path) -> None:
     with pytest.raises(RelencError, match="not a directory"):
         replace_dir(new, target)
     assert target.read_text() == "not a model" and contents(new) == NEW
+
+
+def test_write_errors_named_turns_a_full_disk_into_one_actionable_line(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(RelencError) as caught, write_errors_named(target, "free some space"):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert str(caught.value) == f"cannot write {target}: No space left on device; free some space"
+
+
+def test_write_errors_named_lets_other_errors_through(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a file-system error"), write_errors_named(tmp_path / "x", "advice"):
+        raise ValueError("not a file-system error")

@@ -57,6 +57,16 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 
 @contextlib.contextmanager
+def write_errors_named(path: str | Path, advice: str) -> Iterator[None]:
+    """A full disk or a directory made read-only while writing ``path`` is the user's to fix: one line that names
+    the path, the system's reason and ``advice`` (what to do, what is kept), not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise RelencError(f"cannot write {path}: {exc.strerror or exc}; {advice}") from exc
+
+
+@contextlib.contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a fresh empty directory beside ``target``; when the block ends without error, swap it in as ``target``.
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from relenc.cli import FORMATS_HELP, app, check_output
 from relenc.errors import RelencError
+from relenc.io import write_errors_named
 from relenc.models.strategies import STRATEGY_NAMES
 
 if TYPE_CHECKING:
@@ -259,19 +259,8 @@ def _write_predictions(path: Path, examples: Sequence[Example], preds: Sequence[
     from relenc.evaluation.predictions import write_predictions
 
     rows = [{"id": ex.id, "label": p.label, "score": round(p.score, 6)} for ex, p in zip(examples, preds, strict=True)]
-    with _writing(path):
+    with write_errors_named(path, "choose another path or free some space"):
         write_predictions(rows, path)
-
-
-@contextlib.contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """A file-system failure (disk full, a directory that became read-only) as an error that names the path."""
-    try:
-        yield
-    except OSError as exc:
-        raise RelencError(
-            f"{path}: cannot write the predictions ({exc.strerror or exc}); choose another path or free some space"
-        ) from exc
 
 
 def _predict_sentences(extractor: Any, sentences: Sequence[Any]) -> list[Any]:
@@ -335,5 +324,5 @@ def _write_json_file(path: Path | None, data: Any) -> None:
     if path is None:
         sys.stdout.write(text + "\n")
         return
-    with _writing(path):
+    with write_errors_named(path, "choose another path or free some space"):
         write_text_atomic(path, text)

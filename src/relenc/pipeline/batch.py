@@ -29,7 +29,6 @@ Memory stays constant but for the set of ids seen (to name the repeated ones).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -43,7 +42,7 @@ from typing import Any, BinaryIO
 
 from relenc.data.readers._common import json_objects
 from relenc.errors import DataError, RelencError
-from relenc.io import write_text_atomic
+from relenc.io import write_errors_named, write_text_atomic
 from relenc.pipeline.entity import Entity
 from relenc.pipeline.extract import ExtractionConfig, Pipeline
 from relenc.progress import progress_bar
@@ -56,6 +55,7 @@ JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 _FORMATS = 'UTF-8 plain text (one document per line) or JSON lines (.jsonl: one {"id", "text"} object per line)'
 _STATE_VERSION = 1
 _BLOCK = 1 << 16
+_KEPT = "what was done so far is kept: fix this and rerun to go on"
 
 
 @dataclass
@@ -183,7 +183,7 @@ class OutputFiles:
         same_job = state is not None and state.get("job") == self.job
         if self.partial.exists():
             if same_job:
-                with _writing(self.partial):
+                with write_errors_named(self.partial, _KEPT):
                     _drop_cut_off_line(self.partial)
                 return self.partial
             _refuse(
@@ -244,7 +244,7 @@ class OutputFiles:
 
     def append(self, lines: str) -> None:
         """Append a chunk's lines (each ending in a newline) and fsync them: from now on a kill cannot lose them."""
-        with _writing(self.partial):
+        with write_errors_named(self.partial, _KEPT):
             if self._handle is None:
                 self._handle = self._start()
             self._handle.write(lines.encode("utf-8"))
@@ -267,7 +267,7 @@ class OutputFiles:
         if self._handle is None and self.resume_from != self.partial:
             return
         self.close()
-        with _writing(self.out):
+        with write_errors_named(self.out, _KEPT):
             fingerprint = _fingerprint(self.partial)
             write_text_atomic(
                 self.state_file, json.dumps({"version": _STATE_VERSION, "job": self.job, "output": fingerprint})
@@ -346,17 +346,6 @@ def _drop_cut_off_line(path: Path) -> None:
             end = start
         if end < size:
             fh.truncate(end)
-
-
-@contextlib.contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """A full disk or a read-only directory is the user's to fix: say so in one line, and what is kept."""
-    try:
-        yield
-    except OSError as exc:
-        raise RelencError(
-            f"cannot write {path}: {exc.strerror or exc}; what was done so far is kept: fix this and rerun to go on"
-        ) from exc
 
 
 def pending_chunks(
