@@ -23,7 +23,7 @@ from relenc.models.decisions import Decisions
 from relenc.models.encoders import ALIASES, alias_of, resolve_encoder
 from relenc.models.extractor import ENTITIES_DIR, RelationExtractor
 from relenc.training.config import RunConfig
-from relenc.training.defaults import END_TO_END, HT_MINILM, recipe_defaults
+from relenc.training.defaults import END_TO_END, HT_MINILM, HT_MINILM_KBP37, recipe_defaults
 from relenc.training.end2end import load_sentences
 
 if TYPE_CHECKING:
@@ -91,6 +91,16 @@ def test_the_ht_minilm_recipe_applies_to_pair_data_only() -> None:
     assert recipe_defaults(RunConfig(), {"model.strategy": "ht", "training.format": "spert"})[0] is END_TO_END
     assert recipe_defaults(RunConfig(), {"model.strategy": "ht", "model.encoder": "mpnet"}) == (None, {})
     assert recipe_defaults(RunConfig(), {}) == (None, {})  # the hybrid: not measured yet
+
+
+def test_kbp37_takes_its_own_measured_budget() -> None:
+    """KBP37's training set is twice SemEval's: 4 epochs beat both 2 and 6 there, so its format picks that budget,
+    for MiniLM's ``ht`` only, and --epochs still wins."""
+    kbp37 = {"model.strategy": "ht", "training.format": "kbp37"}
+    assert recipe_defaults(RunConfig(), kbp37) == (HT_MINILM_KBP37, {"training.epochs": 4.0})
+    assert recipe_defaults(RunConfig(), kbp37 | {"training.epochs": 2.0}) == (HT_MINILM_KBP37, {})
+    assert recipe_defaults(RunConfig(), kbp37 | {"model.encoder": "mpnet"}) == (None, {})
+    assert recipe_defaults(RunConfig(), {"model.strategy": "ht", "training.format": "semeval"})[0] is HT_MINILM
 
 
 def test_the_ht_minilm_recipe_knows_minilm_by_any_of_its_names() -> None:
