@@ -66,6 +66,9 @@ Seed = Annotated[int | None, typer.Option(help="Random seed.")]
 ConfigFile = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config; flags override it.")]
 ShowProgress = Annotated[bool, typer.Option(help="Show progress bars.")]
 
+#: What to do when a predictions or scores file cannot be written (a full disk, a read-only directory).
+_WRITE_ADVICE = "choose another path or free some space"
+
 #: Each shared option's parameter name and the run-config field it sets.
 RUN_FLAGS = {
     "train": "training.train",
@@ -259,7 +262,7 @@ def _write_predictions(path: Path, examples: Sequence[Example], preds: Sequence[
     from relenc.evaluation.predictions import write_predictions
 
     rows = [{"id": ex.id, "label": p.label, "score": round(p.score, 6)} for ex, p in zip(examples, preds, strict=True)]
-    with write_errors_named(path, "choose another path or free some space"):
+    with write_errors_named(path, _WRITE_ADVICE):
         write_predictions(rows, path)
 
 
@@ -324,5 +327,5 @@ def _write_json_file(path: Path | None, data: Any) -> None:
     if path is None:
         sys.stdout.write(text + "\n")
         return
-    with write_errors_named(path, "choose another path or free some space"):
+    with write_errors_named(path, _WRITE_ADVICE):
         write_text_atomic(path, text)
