@@ -13,10 +13,11 @@ The sample is drawn uniformly from every pair of the complete shards (``random.R
 positions in shard order), so the same output and seed give the same sample. Each line shows both sentences with
 the head in ``[[ ]]`` and the tail in ``<< >>``, for reading; the labels live in the same file, kept in the repository
 next to the sample. ``score`` prints the precision, its 95% Wilson interval and the error types, and writes JSON.
-``replay`` mines the labelled pairs' documents again with today's mining settings (mining is a pure function of a
-document, so this is what a full run would give for them) and scores the labels of the pairs still mined: what a new
-filter would have kept of a labelled sample. A filter chosen by looking at a sample flatters that sample; a fresh
-one confirms it.
+``replay`` mines the labelled pairs' documents again with today's default mining settings, or the ``--arguments`` and
+``--drop-fragments`` given (mining is a pure function of a document, so this is what a full run would give for them)
+and scores the labels of the pairs still mined: what a new filter would have kept of a labelled sample. A filter
+chosen by looking at a sample flatters that sample; a fresh one confirms it. A sample drawn from a run over single
+files (not folders) is replayed with those files, since a document's id names its input.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relenc.pretraining.corpus import open_corpus
-from relenc.pretraining.pairs import MiningSettings, mine_chunk
+from relenc.pretraining.pairs import ARGUMENTS, MiningSettings, mine_chunk
 from relenc.pretraining.shards import pair_files
 
 ERRORS = ("wrong-coreference", "split-chain", "different-relation", "no-relation", "wrong-entity", "list-or-table")
@@ -54,11 +55,16 @@ def main() -> None:
     replay.add_argument("labels", type=Path)
     replay.add_argument("corpus", nargs="+", help="The inputs of the mining run the labels were sampled from.")
     replay.add_argument("--output", type=Path, default=None)
+    replay.add_argument(
+        "--arguments", choices=ARGUMENTS, default="all", help="The mining run's --arguments (full-names, ...)."
+    )
+    replay.add_argument("--drop-fragments", action="store_true", help="Mine with the name-fragment filter on.")
     args = parser.parse_args()
     if args.command == "sample":
         _sample(args.pairs, args.n, args.seed, args.out)
     elif args.command == "replay":
-        _replay(args.labels, args.corpus, args.output)
+        settings = MiningSettings(arguments=args.arguments, drop_fragments=args.drop_fragments)
+        _replay(args.labels, args.corpus, settings, args.output)
     else:
         _score(args.labels, args.output)
 
@@ -105,11 +111,11 @@ def _sample(directory: Path, n: int, seed: int, out: Path) -> None:
     Console().print(f"wrote {len(lines)} of {len(records)} pairs to {out} (seed {seed})")
 
 
-def _replay(labels: Path, corpus: list[str], output: Path | None) -> None:
+def _replay(labels: Path, corpus: list[str], settings: MiningSettings, output: Path | None) -> None:
     rows = _labelled(labels)
     wanted = {row["id"].rsplit(":", 2)[0] for row in rows}  # "<document id>:<head>-<tail>:<k>"
     documents = [doc for doc in open_corpus(corpus).documents() if doc.id in wanted]
-    mined = mine_chunk(documents, MiningSettings())
+    mined = mine_chunk(documents, settings)
     found = set()
     for line in mined.lines:
         record = json.loads(line)
@@ -120,7 +126,7 @@ def _replay(labels: Path, corpus: list[str], output: Path | None) -> None:
         f"{len(documents)} documents mined again: {len(kept)} of {len(rows)} labelled pairs still mined; "
         f"dropped: {dropped['yes']} true and {dropped['no']} false positives"
     )
-    extra = {"replayed_from": str(labels), "kept": len(kept), "dropped": dict(dropped)}
+    extra = {"replayed_from": str(labels), "settings": settings.to_json(), "kept": len(kept), "dropped": dict(dropped)}
     _report(
         kept,
         f"{labels} (kept by today's mining)",

@@ -143,6 +143,11 @@ def test_the_command_line(corpus: Path, tmp_path: Path, run_cli: Callable[[list[
     uncounted = ["mine-pairs", str(DOCS), "-o", str(tmp_path / "uncounted"), "--workers", "1", "--no-count"]
     code, stdout, stderr = run_cli([*uncounted, "--max-documents", "1"])
     assert code == 0 and json.loads(stdout)["documents"] == 1, stderr
+    fragments = ["mine-pairs", str(DOCS), "-o", str(tmp_path / "fragments"), "--workers", "1", "--drop-fragments"]
+    code, stdout, stderr = run_cli(fragments)
+    manifest = json.loads((tmp_path / "fragments" / "manifest.json").read_text())
+    assert code == 0 and manifest["job"]["settings"]["drop_fragments"] is True, stderr
+    assert "fragments_dropped" in json.loads(stdout)
 
 
 def test_the_command_line_mines_entity_chain_pairs(

@@ -69,6 +69,13 @@ def mine_pairs_command(
     drop_lists: Annotated[
         bool, typer.Option(help="Drop a relation example whose head and tail are items of one list ('A, B and C').")
     ] = True,
+    drop_fragments: Annotated[
+        bool,
+        typer.Option(
+            help="Drop a relation example whose head or tail is a piece of a longer name ('St.' of 'St. James "
+            "Seminary', 'Highway' of 'Highway 2'). Off by default: it did not raise the precision of labelled samples."
+        ),
+    ] = False,
     arguments: Annotated[
         str,
         typer.Option(
@@ -129,6 +136,7 @@ def mine_pairs_command(
         max_entity_distance=None if max_entity_distance == -1 else max_entity_distance,
         near_duplicate=near_duplicate,
         drop_lists=drop_lists,
+        drop_fragments=drop_fragments,
         arguments=arguments,
         require_agreement=require_agreement,
         max_pairs_per_entity_pair=max_pairs_per_entity_pair,
