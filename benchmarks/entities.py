@@ -1,6 +1,6 @@
 """Entity recognition on SpERT-format data (CoNLL04 by default): train the span recognizer, select on dev, score test.
 
-    python benchmarks/entities.py --epochs 10 --seed 13
+    python benchmarks/entities.py --epochs 10 --seed 13 [--shape-dim 0]
 
 Entity micro-F1 (boundaries and type right) on test, with a row per type, from the recognizer with the best dev F1.
 Prints a table and writes JSON. This measures the first stage of end-to-end extraction alone (gold relations play no
@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relenc.data.readers.spert import read_spert_sentences
+from relenc.io import write_text_atomic
 from relenc.models.spans import EntityRecognizer
 from relenc.training.config import EntityTrainConfig
 from relenc.training.entities import evaluate_entities, fit_entities
@@ -32,14 +33,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--lr", type=float, default=None, help="Encoder learning rate (default: the config's).")
+    parser.add_argument("--shape-dim", type=int, default=None, help="Word-shape embedding size; 0: none.")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/entities"))
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     train, dev, test = (read_spert_sentences(DATA / f"{split}_triples.json") for split in ("train", "dev", "test"))
     types = sorted({m.type for s in train for m in s.mentions})
-    recognizer = EntityRecognizer.build(args.encoder, types)
-    cfg = EntityTrainConfig(epochs=args.epochs, seed=args.seed, **({"lr": args.lr} if args.lr else {}))
-    out = args.runs_dir / f"conll04-{args.encoder}-s{args.seed}"
+    given = {"lr": args.lr, "shape_dim": args.shape_dim}
+    cfg = EntityTrainConfig(epochs=args.epochs, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
+    recognizer = EntityRecognizer.build(
+        args.encoder, types, max_width=cfg.max_width, representation=cfg.representation, shape_dim=cfg.shape_dim
+    )
+    out = args.runs_dir / f"conll04-{args.encoder}-shape{cfg.shape_dim}-s{args.seed}"
     best = fit_entities(recognizer, train, dev, cfg, out)
     start = time.time()
     scores = evaluate_entities(EntityRecognizer.from_pretrained(out), test, cfg.precision)
@@ -59,8 +64,8 @@ def main() -> None:
         "test": scores,
         "test_sentences_per_second": len(test) / seconds,
     }
-    path = args.output or Path(f"benchmarks/results/entities-conll04-{args.encoder}-s{args.seed}.json")
-    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    path = args.output or Path(f"benchmarks/results/entities-conll04-{out.name.removeprefix('conll04-')}.json")
+    write_text_atomic(path, json.dumps(result, indent=2))
     print(f"wrote {path}")
 
 

@@ -35,6 +35,9 @@ def test_candidates_and_word_piece_mapping(tiny_encoder: str) -> None:
     start, end = int(batch.starts[0, 0]), int(batch.ends[0, 0])
     assert "".join(p.removeprefix("##") for p in pieces[start : end + 1]) == "acme-corp"  # all pieces of one word
     assert pieces[int(batch.starts[0, 1])] == "bob" and batch.widths[0].tolist() == [1, 1]
+    glued = recognizer.batch([("He", "saw", "Kosovo.")], [[(2, 3)]])  # CoNLL04 glues a sentence's last full stop
+    pieces = recognizer.tokenizer.convert_ids_to_tokens(glued.input_ids[0].tolist())
+    assert pieces[int(glued.ends[0, 0])] != "." and pieces[int(glued.ends[0, 0]) + 1] == "."
     rng = random.Random(0)
     spans = recognizer.training_spans(SENTENCES[0], negatives=3, rng=rng)
     assert spans[:2] == [(0, 1), (3, 5)] and len(spans) == 5
@@ -74,11 +77,54 @@ def test_both_span_representations_round_trip(tiny_encoder: str, tmp_path: Path)
     for representation in ("ends", "ends+max+cls"):
         recognizer = EntityRecognizer.build(tiny_encoder, ["Peop", "Org"], max_width=3, representation=representation)
         hidden = recognizer.model.encoder.config.hidden_size
-        assert recognizer.model.classifier[1].in_features == (4 if representation != "ends" else 2) * hidden + 25
+        vectors = 4 if representation != "ends" else 2
+        assert recognizer.model.classifier[1].in_features == vectors * hidden + 25 + 4 * 16  # width, 4 word shapes
         recognizer.save_pretrained(tmp_path / representation)
         loaded = EntityRecognizer.from_pretrained(tmp_path / representation)
         assert loaded.config.representation == representation
+        assert torch.equal(loaded.model.shape.weight, recognizer.model.shape.weight)  # type: ignore[union-attr]
         before = recognizer.predict(tokens, precision="fp32")
         assert [[(m, round(p, 5)) for m, p in row] for row in loaded.predict(tokens, precision="fp32")] == [
             [(m, round(p, 5)) for m, p in row] for row in before
         ]
+
+
+def test_word_shapes_keep_the_casing_a_lowercasing_tokenizer_drops(tiny_encoder: str) -> None:
+    from relenc.models.spans import SHAPES, word_shape
+
+    shapes = {w: SHAPES[word_shape(w)] for w in ("apple", "Apple", "IBM", "I", "iPhone", "1984", "B-52", ".", "--")}
+    assert shapes == {
+        "apple": "lower",
+        "Apple": "title",
+        "IBM": "upper",
+        "I": "title",
+        "iPhone": "mixed",
+        "1984": "digit",
+        "B-52": "digit",
+        ".": "punct",
+        "--": "punct",
+    }
+    recognizer = EntityRecognizer.build(tiny_encoder, ["Org"], max_width=2)
+    batch = recognizer.batch([("the", "IBM", "team")], [[(0, 1), (1, 2), (1, 3)]])
+    named = [[SHAPES[i] for i in row] for row in batch.shapes[0].tolist()]  # first, last, before, after
+    assert named == [
+        ["lower", "lower", "start", "upper"],
+        ["upper", "upper", "lower", "lower"],
+        ["upper", "lower", "lower", "end"],
+    ]
+
+
+def test_a_recognizer_saved_before_word_shapes_still_loads(tiny_encoder: str, tmp_path: Path) -> None:
+    import json
+
+    from relenc.models.spans import CONFIG_NAME
+
+    old = EntityRecognizer.build(tiny_encoder, ["Peop", "Org"], max_width=3, shape_dim=0)
+    old.save_pretrained(tmp_path / "old")
+    config = json.loads((tmp_path / "old" / CONFIG_NAME).read_text())
+    del config["shape_dim"]  # the config as recognizers without shapes wrote it
+    (tmp_path / "old" / CONFIG_NAME).write_text(json.dumps(config))
+    loaded = EntityRecognizer.from_pretrained(tmp_path / "old")
+    assert loaded.config.shape_dim == 0 and loaded.model.shape is None
+    weight = old.model.classifier[1].weight
+    assert torch.equal(loaded.model.classifier[1].weight, weight)

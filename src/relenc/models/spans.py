@@ -4,14 +4,18 @@ candidate, classified into an entity type or ``none``.
 A span is represented by the encoder's vectors at its first and last word piece and a learned embedding of its width
 in words (Zhong & Chen 2021, PURE); with ``representation="ends+max+cls"`` (the default) also the max-pool over its
 word pieces and the sentence's ``[CLS]`` vector, as SpERT does (Eberts & Ulges 2020), so a span sees all of its words
-and the context that tells a person from a place. A linear layer scores the types. Training sees every gold span and
-a sample of the other spans as negatives (SpERT samples 100 per sentence); prediction scores every candidate and
-keeps, greedily by score, the spans that do not overlap one already kept (CoNLL04-style flat entities).
+and the context that tells a person from a place. The encoders relenc ships (MiniLM, MPNet) lowercase their input, so
+"Apple" and "apple" reach them as the same pieces; with ``shape_dim > 0`` the span also gets an embedding of the
+*shape* (lower, Title, UPPER, digits, punctuation, mIxed) of its first and last word and of the words just outside
+it, the capitals being the strongest surface cue for a name. A linear layer scores the types. Training sees every
+gold span and a sample of the other spans as negatives (SpERT samples 100 per sentence); prediction scores every
+candidate and keeps, greedily by score, the spans that do not overlap one already kept (CoNLL04-style flat entities).
 
 A recognizer is a directory::
 
-    entity_config.json        types, max_width, width_dim, dropout, max_length, representation (rebuilds everything)
-    span_head.safetensors     the width embedding and the classifier
+    entity_config.json        types, max_width, width_dim, shape_dim, dropout, max_length, representation (rebuilds
+                              everything)
+    span_head.safetensors     the width and shape embeddings and the classifier
     encoder/                  a Hugging Face encoder with its tokenizer
 """
 
@@ -39,6 +43,25 @@ CONFIG_NAME = "entity_config.json"
 HEAD_NAME = "span_head.safetensors"
 NONE = "none"
 Representation = Literal["ends", "ends+max+cls"]
+#: Word shapes, by index: padding, the sentence's edges (the word before the first, after the last), then the shapes.
+SHAPES = ("pad", "start", "end", "lower", "title", "upper", "digit", "punct", "mixed")
+_SHAPE = {name: index for index, name in enumerate(SHAPES)}
+
+
+def word_shape(word: str) -> int:
+    """The index in :data:`SHAPES` of ``word``'s casing class: what a lowercasing tokenizer throws away."""
+    if any(c.isdigit() for c in word):
+        return _SHAPE["digit"]
+    letters = [c for c in word if c.isalpha()]
+    if not letters:
+        return _SHAPE["punct"]
+    if all(c.islower() for c in letters):
+        return _SHAPE["lower"]
+    if all(c.isupper() for c in letters):
+        return _SHAPE["upper" if len(letters) > 1 else "title"]
+    if letters[0].isupper() and all(c.islower() for c in letters[1:]):
+        return _SHAPE["title"]
+    return _SHAPE["mixed"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +71,7 @@ class SpanConfig:
     types: tuple[str, ...]
     max_width: int = 10
     width_dim: int = 25
+    shape_dim: int = 16  # 0: no word shapes (a recognizer saved before they existed is read as 0)
     dropout: float = 0.1
     max_length: int = 256
     representation: Representation = "ends+max+cls"
@@ -62,13 +86,14 @@ class SpanBatch:
     starts: torch.Tensor  # [B, S] first word piece of each span
     ends: torch.Tensor  # [B, S] last word piece (inclusive)
     widths: torch.Tensor  # [B, S] width in words
+    shapes: torch.Tensor  # [B, S, 4] word shapes: first and last word, the word before and the word after
     mask: torch.Tensor  # [B, S] True for real spans, False for padding
     spans: list[list[tuple[int, int]]]  # per sentence, the word spans [start, end) in order
 
 
 class SpanModel(nn.Module):
-    """Encoder -> [first piece; last piece; (max-pool; [CLS];) width embedding] per span -> type logits (index 0:
-    ``none``)."""
+    """Encoder -> [first piece; last piece; (max-pool; [CLS];) width embedding; (4 word shapes)] per span -> type
+    logits (index 0: ``none``)."""
 
     def __init__(self, encoder: Any, config: SpanConfig) -> None:
         super().__init__()
@@ -76,10 +101,9 @@ class SpanModel(nn.Module):
         self.pooled = config.representation == "ends+max+cls"
         hidden = int(encoder.config.hidden_size)
         self.width = nn.Embedding(config.max_width + 1, config.width_dim)
-        vectors = 4 if self.pooled else 2
-        self.classifier = nn.Sequential(
-            nn.Dropout(config.dropout), nn.Linear(vectors * hidden + config.width_dim, len(config.types) + 1)
-        )
+        self.shape = nn.Embedding(len(SHAPES), config.shape_dim) if config.shape_dim else None
+        features = (4 if self.pooled else 2) * hidden + config.width_dim + 4 * config.shape_dim
+        self.classifier = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(features, len(config.types) + 1))
 
     def forward(self, batch: SpanBatch) -> torch.Tensor:
         hidden = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
@@ -87,7 +111,10 @@ class SpanModel(nn.Module):
         parts = [hidden[rows, batch.starts], hidden[rows, batch.ends]]
         if self.pooled:
             parts += [_max_pool(hidden, rows, batch.starts, batch.ends), hidden[:, :1].expand_as(parts[0])]
-        return self.classifier(torch.cat([*parts, self.width(batch.widths)], dim=-1))
+        parts.append(self.width(batch.widths))
+        if self.shape is not None:
+            parts.append(self.shape(batch.shapes).flatten(-2))
+        return self.classifier(torch.cat(parts, dim=-1))
 
 
 def _max_pool(hidden: torch.Tensor, rows: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
@@ -131,19 +158,21 @@ class EntityRecognizer:
             [list(t) for t in tokens], is_split_into_words=True, truncation=True, max_length=self.config.max_length
         )
         kept: list[list[tuple[int, int]]] = []
-        rows: list[list[tuple[int, int, int]]] = []
+        rows: list[list[tuple[int, ...]]] = []
         for i, sentence_spans in enumerate(spans):
+            shape = [_SHAPE["start"], *map(word_shape, tokens[i]), _SHAPE["end"]]  # word w at shape[w + 1]
             first: dict[int, int] = {}
             last: dict[int, int] = {}
-            for piece, word in enumerate(enc.word_ids(i)):
+            for piece, (word, text) in enumerate(zip(enc.word_ids(i), enc.tokens(i), strict=True)):
                 if word is not None:
                     first.setdefault(word, piece)
-                    last[word] = piece
+                    if word not in last or any(c.isalnum() for c in text):
+                        last[word] = piece  # "Kosovo." ends at "kosovo": a glued full stop says nothing of it
             ok = [(s, e) for s, e in sentence_spans if s in first and (e - 1) in last]
             kept.append(ok)
-            rows.append([(first[s], last[e - 1], e - s) for s, e in ok])
+            rows.append([(first[s], last[e - 1], e - s, shape[s + 1], shape[e], shape[s], shape[e + 1]) for s, e in ok])
         width = max(1, max(len(r) for r in rows))
-        pad = [(0, 0, 0)] * width
+        pad = [(0,) * 7] * width
         table = torch.tensor([r + pad[len(r) :] for r in rows], dtype=torch.long)
         ids = enc["input_ids"]
         length = max(len(x) for x in ids)
@@ -154,6 +183,7 @@ class EntityRecognizer:
             starts=table[..., 0],
             ends=table[..., 1],
             widths=table[..., 2],
+            shapes=table[..., 3:],
             mask=torch.tensor([[True] * len(r) + [False] * (width - len(r)) for r in rows]),
             spans=kept,
         )
@@ -211,8 +241,7 @@ class EntityRecognizer:
         target = Path(directory)
         with atomic_dir(target) as tmp:
             (tmp / CONFIG_NAME).write_text(json.dumps(asdict(self.config), indent=2), encoding="utf-8")
-            head = {f"width.{k}": v for k, v in self.model.width.state_dict().items()}
-            head |= {f"classifier.{k}": v for k, v in self.model.classifier.state_dict().items()}
+            head = {f"{name}.{k}": v for name, part in self._head().items() for k, v in part.state_dict().items()}
             save_file({k: v.detach().contiguous().cpu() for k, v in head.items()}, str(tmp / HEAD_NAME))
             self.model.encoder.save_pretrained(tmp / "encoder", safe_serialization=True)
             self.tokenizer.save_pretrained(tmp / "encoder")
@@ -222,7 +251,7 @@ class EntityRecognizer:
     def from_pretrained(cls, directory: str | Path) -> EntityRecognizer:
         root = Path(directory)
         try:
-            raw = json.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
+            raw = {"shape_dim": 0, **json.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))}
             config = SpanConfig(**{**raw, "types": tuple(raw["types"])})
         except (OSError, json.JSONDecodeError, TypeError, KeyError) as exc:
             raise RelencError(f"{root / CONFIG_NAME}: not an entity recognizer config ({exc})") from exc
@@ -233,12 +262,15 @@ class EntityRecognizer:
             raise RelencError(
                 f"{root / HEAD_NAME}: not a readable span head ({exc}); train the recognizer again"
             ) from exc
-        recognizer.model.width.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("width.")})
-        recognizer.model.classifier.load_state_dict(
-            {k[11:]: v for k, v in state.items() if k.startswith("classifier.")}
-        )
+        for name, part in recognizer._head().items():
+            part.load_state_dict({k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(f"{name}.")})
         recognizer.model.eval()
         return recognizer
+
+    def _head(self) -> dict[str, nn.Module]:
+        """The span head's parts by name (the saved tensors' prefixes): everything but the encoder."""
+        parts = {"width": self.model.width, "classifier": self.model.classifier}
+        return parts | ({"shape": self.model.shape} if self.model.shape is not None else {})
 
 
 def to_device(batch: SpanBatch, device: torch.device) -> SpanBatch:
@@ -248,6 +280,7 @@ def to_device(batch: SpanBatch, device: torch.device) -> SpanBatch:
         batch.starts.to(device),
         batch.ends.to(device),
         batch.widths.to(device),
+        batch.shapes.to(device),
         batch.mask.to(device),
         batch.spans,
     )

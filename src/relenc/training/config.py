@@ -136,6 +136,9 @@ class EntityTrainConfig(BaseModel):
         "ends+max+cls",
         description="A span's vector: its first and last word pieces (PURE), or also their max-pool and [CLS] (SpERT).",
     )
+    shape_dim: int = Field(
+        16, ge=0, description="Size of the word-shape embedding (casing the encoder's lowercasing drops); 0: none."
+    )
     max_grad_norm: float = Field(1.0, gt=0)
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     seed: int = 13
