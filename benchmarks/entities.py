@@ -41,9 +41,7 @@ def main() -> None:
     types = sorted({m.type for s in train for m in s.mentions})
     given = {"lr": args.lr, "shape_dim": args.shape_dim}
     cfg = EntityTrainConfig(epochs=args.epochs, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
-    recognizer = EntityRecognizer.build(
-        args.encoder, types, max_width=cfg.max_width, representation=cfg.representation, shape_dim=cfg.shape_dim
-    )
+    recognizer = EntityRecognizer.build(args.encoder, types, **cfg.span_settings())
     out = args.runs_dir / f"conll04-{args.encoder}-shape{cfg.shape_dim}-s{args.seed}"
     best = fit_entities(recognizer, train, dev, cfg, out)
     start = time.time()

@@ -143,6 +143,11 @@ class EntityTrainConfig(BaseModel):
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     seed: int = 13
 
+    def span_settings(self) -> dict[str, Any]:
+        """The recognizer's shape, as :meth:`relenc.models.spans.EntityRecognizer.build` takes it: the fields here
+        that are architecture rather than training, so every caller builds the recognizer this config describes."""
+        return {"max_width": self.max_width, "representation": self.representation, "shape_dim": self.shape_dim}
+
 
 class DistillConfig(BaseModel):
     """Knowledge distillation (:mod:`relenc.training.distill`): the run's model, the student, also learns from a

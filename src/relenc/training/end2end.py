@@ -102,8 +102,7 @@ def _recognizer(
         if not types:
             raise DataError("no entity has a type, so no recognizer can be trained", config.training.train)
         Console(stderr=True).print(f"[bold]entities[/bold]: {len(train)} train / {len(dev)} dev sentences, {types}")
-        shape = {"max_width": ec.max_width, "representation": ec.representation, "shape_dim": ec.shape_dim}
-        recognizer = EntityRecognizer.build(config.model.encoder, types, **shape)
+        recognizer = EntityRecognizer.build(config.model.encoder, types, **ec.span_settings())
         fit_entities(recognizer, train, dev, ec, stage, progress)
     return EntityRecognizer.from_pretrained(stage), read_json(stage / RESULTS_NAME)
 
