@@ -1,6 +1,6 @@
 """Entity recognition on SpERT-format data (CoNLL04 by default): train the span recognizer, select on dev, score test.
 
-    python benchmarks/entities.py --epochs 10 --seed 13 [--shape-dim 0]
+    python benchmarks/entities.py --epochs 10 --seed 13 [--shape-dim 0] [--ner-dim 16]
 
 Entity micro-F1 (boundaries and type right) on test, with a row per type, from the recognizer with the best dev F1.
 Prints a table and writes JSON. This measures the first stage of end-to-end extraction alone (gold relations play no
@@ -34,15 +34,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--lr", type=float, default=None, help="Encoder learning rate (default: the config's).")
     parser.add_argument("--shape-dim", type=int, default=None, help="Word-shape embedding size; 0: none.")
+    parser.add_argument("--ner-dim", type=int, default=None, help="spaCy NER-tag embedding size; 0: none.")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/entities"))
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     train, dev, test = (read_spert_sentences(DATA / f"{split}_triples.json") for split in ("train", "dev", "test"))
     types = sorted({m.type for s in train for m in s.mentions})
-    given = {"lr": args.lr, "shape_dim": args.shape_dim}
+    given = {"lr": args.lr, "shape_dim": args.shape_dim, "ner_dim": args.ner_dim}
     cfg = EntityTrainConfig(epochs=args.epochs, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     recognizer = EntityRecognizer.build(args.encoder, types, **cfg.span_settings())
-    out = args.runs_dir / f"conll04-{args.encoder}-shape{cfg.shape_dim}-s{args.seed}"
+    ner = f"-ner{cfg.ner_dim}" if cfg.ner_dim else ""
+    out = args.runs_dir / f"conll04-{args.encoder}-shape{cfg.shape_dim}{ner}-s{args.seed}"
     best = fit_entities(recognizer, train, dev, cfg, out)
     start = time.time()
     scores = evaluate_entities(EntityRecognizer.from_pretrained(out), test, cfg.precision)

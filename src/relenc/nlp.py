@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from relenc.data.example import Example, Span
 from relenc.errors import RelencError
@@ -68,6 +68,32 @@ def _ner_pipeline(name: str) -> Language:
     markers) before its extractor types the first sentence, and both must not pay the loading time. Typing only
     reads the pipeline, so sharing it is safe."""
     return load_spacy(name, exclude=_NER_ONLY_EXCLUDE)
+
+
+def entity_labels(nlp: Language | str) -> tuple[str, ...]:
+    """Every entity label the pipeline ``nlp`` (or the one of that name) can give (its ``ner`` and
+    ``entity_ruler``), sorted."""
+    if isinstance(nlp, str):
+        nlp = _ner_pipeline(nlp)
+    pipes = [pipe for pipe in ("ner", "entity_ruler") if pipe in nlp.pipe_names]
+    labels = {str(label) for pipe in pipes for label in cast(Any, nlp.get_pipe(pipe)).labels}
+    if not labels:
+        name = nlp.meta.get("name", "?")
+        raise RelencError(f"the spaCy pipeline {name!r} finds no named entities (no ner or entity_ruler component)")
+    return tuple(sorted(labels))
+
+
+def word_entity_tags(sentences: Sequence[Sequence[str]], name: str = DEFAULT_SPACY_MODEL) -> list[list[str]]:
+    """Per sentence, the IOB tag spaCy's NER gives each of its words (``B-ORG``, ``I-ORG``, ``O``).
+
+    NER runs on the sentence's own words (a ``Doc`` built from them, not re-tokenised), so tag ``i`` is word ``i``'s
+    whatever the tokenisation. What it adds for a lowercasing encoder is a cased model's opinion of where names are.
+    """
+    from spacy.tokens import Doc
+
+    nlp = _ner_pipeline(name)
+    docs = nlp.pipe(Doc(nlp.vocab, words=list(words)) for words in sentences)
+    return [[f"{t.ent_iob_}-{t.ent_type_}" if t.ent_type_ else "O" for t in doc] for doc in docs]
 
 
 def sentence_and_offsets(example: Example) -> tuple[str, dict[str, tuple[int, int]]]:
@@ -130,7 +156,7 @@ class EntityTyper:
     @property
     def labels(self) -> tuple[str, ...]:
         """Every label the NER can give, sorted: the types typed markers must know before training starts."""
-        return tuple(sorted(str(label) for label in self.nlp.get_pipe("ner").labels))
+        return entity_labels(self.nlp)
 
     def mention_types(self, examples: Sequence[Example]) -> list[list[tuple[str, TypeSource]]]:
         """Per example, ``[(head type, source), (tail type, source)]``: the gold type, else NER's, else UNK."""

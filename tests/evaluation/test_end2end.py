@@ -68,6 +68,9 @@ def test_spert_reader_names_the_record(tmp_path: Path) -> None:
     path.write_text(json.dumps([record, {**record, "relations": [{"type": "r", "head": 0, "tail": 3}]}]))
     with pytest.raises(DataError, match=r"bad\.json.*record 2 \(orig_id 7\).*tail 3 is not one of the 1 entities"):
         read_spert_sentences(path)
+    path.write_text(json.dumps([record, {**record, "tokens": ["a", " "]}]))
+    with pytest.raises(DataError, match=r"record 2 \(orig_id 7\).*'tokens'\[1\] is ' ': a token needs a visible"):
+        read_spert_sentences(path)
     path.write_text(json.dumps({"tokens": []}))
     with pytest.raises(DataError, match="expected a JSON array of sentences"):
         read_spert_sentences(path)

@@ -128,3 +128,52 @@ def test_a_recognizer_saved_before_word_shapes_still_loads(tiny_encoder: str, tm
     assert loaded.config.shape_dim == 0 and loaded.model.shape is None
     weight = old.model.classifier[1].weight
     assert torch.equal(loaded.model.classifier[1].weight, weight)
+
+
+def _ruler_pipeline(directory: Path, patterns: list[dict[str, str]]) -> str:
+    """A spaCy pipeline whose only entity finder is a rule list: NER tags known in advance."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns(patterns)
+    nlp.to_disk(directory)
+    return str(directory)
+
+
+def test_spacy_ner_tags_reach_the_span_head_and_round_trip(tiny_encoder: str, tmp_path: Path) -> None:
+    from relenc.models.spans import TAG_EDGES
+
+    patterns = [{"label": "ORG", "pattern": "Acme Corp"}, {"label": "GPE", "pattern": "Paris"}]
+    ner_model = _ruler_pipeline(tmp_path / "ruler", patterns)
+    recognizer = EntityRecognizer.build(tiny_encoder, ["Org", "Loc"], max_width=2, ner_dim=8, ner_model=ner_model)
+    assert recognizer.config.ner_labels == ("GPE", "ORG")
+    names = [*TAG_EDGES, "B-GPE", "I-GPE", "B-ORG", "I-ORG"]
+    batch = recognizer.batch([("Alice", "joined", "Acme", "Corp"), ("Paris",)], [[(2, 4), (1, 3)], [(0, 1)]])
+    assert [[names[i] for i in row] for row in batch.tags[0].tolist()] == [
+        ["B-ORG", "I-ORG", "O", "end"],  # first, last, before, after
+        ["O", "B-ORG", "O", "I-ORG"],  # a span that cuts the name in two: its neighbour is inside it
+    ]
+    assert [names[i] for i in batch.tags[1, 0].tolist()] == ["B-GPE", "B-GPE", "start", "end"]
+    hidden = recognizer.model.encoder.config.hidden_size
+    assert recognizer.model.classifier[1].in_features == 4 * hidden + 25 + 4 * 16 + 4 * 8
+    recognizer.save_pretrained(tmp_path / "ner")
+    loaded = EntityRecognizer.from_pretrained(tmp_path / "ner")
+    assert loaded.config == recognizer.config
+    assert torch.equal(loaded.model.ner.weight, recognizer.model.ner.weight)  # type: ignore[union-attr]
+    tokens = [s.tokens for s in SENTENCES]
+    assert [[m for m, _ in row] for row in loaded.predict(tokens, precision="fp32")] == [
+        [m for m, _ in row] for row in recognizer.predict(tokens, precision="fp32")
+    ]
+
+
+def test_a_ner_pipeline_with_labels_the_recognizer_never_saw_is_an_error(tiny_encoder: str, tmp_path: Path) -> None:
+    import pytest
+
+    from relenc.errors import RelencError
+
+    ner_model = _ruler_pipeline(tmp_path / "ruler", [{"label": "ORG", "pattern": "Acme"}])
+    recognizer = EntityRecognizer.build(
+        tiny_encoder, ["Org"], max_width=2, ner_dim=8, ner_model=ner_model, ner_labels=("GPE",)
+    )
+    with pytest.raises(RelencError, match=r"gives tags \['B-ORG'\].*install the pipeline it was trained with"):
+        recognizer.batch([("Acme", "grew")], [[(0, 1)]])

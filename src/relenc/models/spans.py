@@ -7,15 +7,17 @@ word pieces and the sentence's ``[CLS]`` vector, as SpERT does (Eberts & Ulges 2
 and the context that tells a person from a place. The encoders relenc ships (MiniLM, MPNet) lowercase their input, so
 "Apple" and "apple" reach them as the same pieces; with ``shape_dim > 0`` the span also gets an embedding of the
 *shape* (lower, Title, UPPER, digits, punctuation, mIxed) of its first and last word and of the words just outside
-it, the capitals being the strongest surface cue for a name. A linear layer scores the types. Training sees every
+it, the capitals being the strongest surface cue for a name. With ``ner_dim > 0`` the same four words also bring
+the IOB tag a cased spaCy NER model (``ner_model``) gives them (``B-ORG``, ``I-ORG``, ``O``): a second opinion on
+where names start and end, from a model trained on other data. A linear layer scores the types. Training sees every
 gold span and a sample of the other spans as negatives (SpERT samples 100 per sentence); prediction scores every
 candidate and keeps, greedily by score, the spans that do not overlap one already kept (CoNLL04-style flat entities).
 
 A recognizer is a directory::
 
-    entity_config.json        types, max_width, width_dim, shape_dim, dropout, max_length, representation (rebuilds
-                              everything)
-    span_head.safetensors     the width and shape embeddings and the classifier
+    entity_config.json        types, max_width, width_dim, shape_dim, ner_dim, ner_model, ner_labels, dropout,
+                              max_length, representation (rebuilds everything)
+    span_head.safetensors     the width, shape and NER-tag embeddings and the classifier
     encoder/                  a Hugging Face encoder with its tokenizer
 """
 
@@ -38,6 +40,7 @@ from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
 from relenc.io import atomic_dir
 from relenc.models.engine import InferenceEngine, in_order
+from relenc.nlp import DEFAULT_SPACY_MODEL, entity_labels, word_entity_tags
 
 CONFIG_NAME = "entity_config.json"
 HEAD_NAME = "span_head.safetensors"
@@ -46,6 +49,11 @@ Representation = Literal["ends", "ends+max+cls"]
 #: Word shapes, by index: padding, the sentence's edges (the word before the first, after the last), then the shapes.
 SHAPES = ("pad", "start", "end", "lower", "title", "upper", "digit", "punct", "mixed")
 _SHAPE = {name: index for index, name in enumerate(SHAPES)}
+#: The NER tags before the labels' own (``B-X`` at ``len(TAG_EDGES) + 2 * i``, ``I-X`` one after): padding, the
+#: sentence's edges and ``O``.
+TAG_EDGES = ("pad", "start", "end", "O")
+#: The four words around a span whose shape and tag it sees: its first and last, the one before and the one after.
+AROUND = 4
 
 
 def word_shape(word: str) -> int:
@@ -72,6 +80,9 @@ class SpanConfig:
     max_width: int = 10
     width_dim: int = 25
     shape_dim: int = 16  # 0: no word shapes (a recognizer saved before they existed is read as 0)
+    ner_dim: int = 0  # 0: no spaCy NER tags
+    ner_model: str = DEFAULT_SPACY_MODEL  # the spaCy pipeline that tags the words (a name or a directory)
+    ner_labels: tuple[str, ...] = ()  # its entity labels, fixed when the recognizer is built
     dropout: float = 0.1
     max_length: int = 256
     representation: Representation = "ends+max+cls"
@@ -87,13 +98,14 @@ class SpanBatch:
     ends: torch.Tensor  # [B, S] last word piece (inclusive)
     widths: torch.Tensor  # [B, S] width in words
     shapes: torch.Tensor  # [B, S, 4] word shapes: first and last word, the word before and the word after
+    tags: torch.Tensor  # [B, S, 4] spaCy NER tags of the same words (all 0 without ``ner_dim``)
     mask: torch.Tensor  # [B, S] True for real spans, False for padding
     spans: list[list[tuple[int, int]]]  # per sentence, the word spans [start, end) in order
 
 
 class SpanModel(nn.Module):
-    """Encoder -> [first piece; last piece; (max-pool; [CLS];) width embedding; (4 word shapes)] per span -> type
-    logits (index 0: ``none``)."""
+    """Encoder -> [first piece; last piece; (max-pool; [CLS];) width embedding; (4 word shapes; 4 NER tags)] per
+    span -> type logits (index 0: ``none``)."""
 
     def __init__(self, encoder: Any, config: SpanConfig) -> None:
         super().__init__()
@@ -102,7 +114,9 @@ class SpanModel(nn.Module):
         hidden = int(encoder.config.hidden_size)
         self.width = nn.Embedding(config.max_width + 1, config.width_dim)
         self.shape = nn.Embedding(len(SHAPES), config.shape_dim) if config.shape_dim else None
-        features = (4 if self.pooled else 2) * hidden + config.width_dim + 4 * config.shape_dim
+        tags = len(TAG_EDGES) + 2 * len(config.ner_labels)
+        self.ner = nn.Embedding(tags, config.ner_dim) if config.ner_dim else None
+        features = (4 if self.pooled else 2) * hidden + config.width_dim + AROUND * (config.shape_dim + config.ner_dim)
         self.classifier = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(features, len(config.types) + 1))
 
     def forward(self, batch: SpanBatch) -> torch.Tensor:
@@ -114,6 +128,8 @@ class SpanModel(nn.Module):
         parts.append(self.width(batch.widths))
         if self.shape is not None:
             parts.append(self.shape(batch.shapes).flatten(-2))
+        if self.ner is not None:
+            parts.append(self.ner(batch.tags).flatten(-2))
         return self.classifier(torch.cat(parts, dim=-1))
 
 
@@ -141,6 +157,8 @@ class EntityRecognizer:
 
         if not types:
             raise RelencError("an entity recognizer needs at least one entity type")
+        if settings.get("ner_dim") and not settings.get("ner_labels"):
+            settings["ner_labels"] = entity_labels(settings.get("ner_model", DEFAULT_SPACY_MODEL))
         config = SpanConfig(types=tuple(sorted(set(types))), **settings)
         tokenizer, model = load_encoder(encoder)
         return cls(tokenizer, SpanModel(model, config), config)
@@ -159,6 +177,7 @@ class EntityRecognizer:
         )
         kept: list[list[tuple[int, int]]] = []
         rows: list[list[tuple[int, ...]]] = []
+        tags = self._tags(tokens)
         for i, sentence_spans in enumerate(spans):
             shape = [_SHAPE["start"], *map(word_shape, tokens[i]), _SHAPE["end"]]  # word w at shape[w + 1]
             first: dict[int, int] = {}
@@ -170,9 +189,9 @@ class EntityRecognizer:
                         last[word] = piece  # "Kosovo." ends at "kosovo": a glued full stop says nothing of it
             ok = [(s, e) for s, e in sentence_spans if s in first and (e - 1) in last]
             kept.append(ok)
-            rows.append([(first[s], last[e - 1], e - s, shape[s + 1], shape[e], shape[s], shape[e + 1]) for s, e in ok])
+            rows.append([(first[s], last[e - 1], e - s, *_around(shape, s, e), *_around(tags[i], s, e)) for s, e in ok])
         width = max(1, max(len(r) for r in rows))
-        pad = [(0,) * 7] * width
+        pad = [(0,) * (3 + 2 * AROUND)] * width
         table = torch.tensor([r + pad[len(r) :] for r in rows], dtype=torch.long)
         ids = enc["input_ids"]
         length = max(len(x) for x in ids)
@@ -183,10 +202,31 @@ class EntityRecognizer:
             starts=table[..., 0],
             ends=table[..., 1],
             widths=table[..., 2],
-            shapes=table[..., 3:],
+            shapes=table[..., 3 : 3 + AROUND],
+            tags=table[..., 3 + AROUND :],
             mask=torch.tensor([[True] * len(r) + [False] * (width - len(r)) for r in rows]),
             spans=kept,
         )
+
+    def _tags(self, tokens: Sequence[Sequence[str]]) -> list[list[int]]:
+        """Per sentence, the NER tag index of each word between the sentence's edges (word w at w + 1); all 0 when
+        the recognizer uses no NER tags."""
+        if not self.config.ner_dim:
+            return [[0] * (len(t) + 2) for t in tokens]
+        index = {tag: i for i, tag in enumerate(TAG_EDGES)}
+        for k, label in enumerate(self.config.ner_labels):
+            index[f"B-{label}"] = len(TAG_EDGES) + 2 * k
+            index[f"I-{label}"] = len(TAG_EDGES) + 2 * k + 1
+        out = []
+        for words in word_entity_tags(tokens, self.config.ner_model):
+            unknown = sorted({tag for tag in words if tag not in index})
+            if unknown:
+                raise RelencError(
+                    f"the spaCy pipeline {self.config.ner_model!r} gives tags {unknown} this recognizer was not built "
+                    f"with ({list(self.config.ner_labels)}); install the pipeline it was trained with"
+                )
+            out.append([index["start"], *(index[tag] for tag in words), index["end"]])
+        return out
 
     def training_spans(self, sentence: Sentence, negatives: int, rng: random.Random) -> list[tuple[int, int]]:
         """The gold spans and up to ``negatives`` other candidate spans, sampled."""
@@ -252,10 +292,11 @@ class EntityRecognizer:
         root = Path(directory)
         try:
             raw = {"shape_dim": 0, **json.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))}
-            config = SpanConfig(**{**raw, "types": tuple(raw["types"])})
+            config = SpanConfig(**{**raw, "types": tuple(raw["types"]), "ner_labels": tuple(raw.get("ner_labels", ()))})
         except (OSError, json.JSONDecodeError, TypeError, KeyError) as exc:
             raise RelencError(f"{root / CONFIG_NAME}: not an entity recognizer config ({exc})") from exc
-        recognizer = cls.build(str(root / "encoder"), config.types, **{k: v for k, v in raw.items() if k != "types"})
+        settings = {k: v for k, v in asdict(config).items() if k != "types"}
+        recognizer = cls.build(str(root / "encoder"), config.types, **settings)
         try:
             state = load_file(str(root / HEAD_NAME))
         except (SafetensorError, OSError) as exc:
@@ -270,7 +311,14 @@ class EntityRecognizer:
     def _head(self) -> dict[str, nn.Module]:
         """The span head's parts by name (the saved tensors' prefixes): everything but the encoder."""
         parts = {"width": self.model.width, "classifier": self.model.classifier}
-        return parts | ({"shape": self.model.shape} if self.model.shape is not None else {})
+        optional = {"shape": self.model.shape, "ner": self.model.ner}
+        return parts | {name: part for name, part in optional.items() if part is not None}
+
+
+def _around(values: Sequence[int], start: int, end: int) -> tuple[int, ...]:
+    """The :data:`AROUND` words of the span ``[start, end)`` in ``values``, a per-word list between the sentence's
+    edges (word w at w + 1): its first word, its last, the one before and the one after."""
+    return values[start + 1], values[end], values[start], values[end + 1]
 
 
 def to_device(batch: SpanBatch, device: torch.device) -> SpanBatch:
@@ -281,6 +329,7 @@ def to_device(batch: SpanBatch, device: torch.device) -> SpanBatch:
         batch.ends.to(device),
         batch.widths.to(device),
         batch.shapes.to(device),
+        batch.tags.to(device),
         batch.mask.to(device),
         batch.spans,
     )

@@ -17,6 +17,7 @@ from relenc.data.readers._common import read_yaml_mapping
 from relenc.encoding.builder import InputConfig
 from relenc.errors import RelencError
 from relenc.models.strategies import Pooling, StrategyName
+from relenc.nlp import DEFAULT_SPACY_MODEL
 
 
 class ModelConfig(BaseModel):
@@ -139,6 +140,10 @@ class EntityTrainConfig(BaseModel):
     shape_dim: int = Field(
         16, ge=0, description="Size of the word-shape embedding (casing the encoder's lowercasing drops); 0: none."
     )
+    ner_dim: int = Field(
+        16, ge=0, description="Size of the embedding of the words' spaCy NER tags (a cased model's opinion); 0: none."
+    )
+    ner_model: str = Field(DEFAULT_SPACY_MODEL, description="The spaCy pipeline that tags the words, with ner_dim.")
     max_grad_norm: float = Field(1.0, gt=0)
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     seed: int = 13
@@ -146,7 +151,8 @@ class EntityTrainConfig(BaseModel):
     def span_settings(self) -> dict[str, Any]:
         """The recognizer's shape, as :meth:`relenc.models.spans.EntityRecognizer.build` takes it: the fields here
         that are architecture rather than training, so every caller builds the recognizer this config describes."""
-        return {"max_width": self.max_width, "representation": self.representation, "shape_dim": self.shape_dim}
+        names = ("max_width", "representation", "shape_dim", "ner_dim", "ner_model")
+        return {name: getattr(self, name) for name in names}
 
 
 class DistillConfig(BaseModel):

@@ -46,6 +46,9 @@ def _sentence(record: Any, number: int) -> Sentence:
     if not isinstance(record, dict):
         raise DataError(f"expected a JSON object, got {type(record).__name__}")
     tokens = require_str_list(record.get("tokens"), "'tokens'")
+    blank = next((i for i, token in enumerate(tokens) if not token.strip()), None)
+    if blank is not None:  # spaCy cannot hold an empty word, and the tokenizer gives it no word piece
+        raise DataError(f"'tokens'[{blank}] is {tokens[blank]!r}: a token needs a visible character")
     mentions = tuple(
         Mention(require_int(e.get("start"), "entity start"), require_int(e.get("end"), "entity end"), _str(e, "type"))
         for e in _objects(record, "entities")
