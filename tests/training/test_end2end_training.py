@@ -147,6 +147,8 @@ def test_a_plain_spert_run_trains_the_whole_extractor(e2e_run: Path) -> None:
     assert 0.0 <= decisions.threshold <= 1.0
     extractor = RelationExtractor.from_pretrained(model)
     assert extractor.recognizer is not None and extractor.recognizer.config.types == ("Loc", "Org", "Peop")
+    span_config = extractor.recognizer.config  # word shapes and spaCy's NER tags by default, the labels stored
+    assert (span_config.shape_dim, span_config.ner_dim) == (16, 16) and {"ORG", "PERSON"} <= set(span_config.ner_labels)
     assert extractor.decisions == decisions
 
 
