@@ -1,4 +1,5 @@
-"""The one spaCy loader: sentence splitting and NER for extraction from raw text, pair mining and entity typing.
+"""The one spaCy loader: sentence splitting and NER for extraction from raw text, pair mining, entity typing and the
+NER tags the entity recognizer reads (:func:`word_entity_tags`).
 
 spaCy is an optional extra (``relenc[nlp]``), so it is imported only when a pipeline is loaded, and a missing spaCy
 or a missing pipeline becomes a :class:`RelencError` that says what to install instead of an ImportError or
