@@ -49,8 +49,7 @@ Representation = Literal["ends", "ends+max+cls"]
 #: Word shapes, by index: padding, the sentence's edges (the word before the first, after the last), then the shapes.
 SHAPES = ("pad", "start", "end", "lower", "title", "upper", "digit", "punct", "mixed")
 _SHAPE = {name: index for index, name in enumerate(SHAPES)}
-#: The NER tags before the labels' own (``B-X`` at ``len(TAG_EDGES) + 2 * i``, ``I-X`` one after): padding, the
-#: sentence's edges and ``O``.
+#: The NER tags before the labels' own (see :func:`tag_index`): padding, the sentence's edges and ``O``.
 TAG_EDGES = ("pad", "start", "end", "O")
 #: The four words around a span whose shape and tag it sees: its first and last, the one before and the one after.
 AROUND = 4
@@ -70,6 +69,12 @@ def word_shape(word: str) -> int:
     if letters[0].isupper() and all(c.islower() for c in letters[1:]):
         return _SHAPE["title"]
     return _SHAPE["mixed"]
+
+
+def tag_index(labels: Sequence[str]) -> dict[str, int]:
+    """The embedding row of each NER tag: :data:`TAG_EDGES` first, then ``B-X`` and ``I-X`` for each label ``X``."""
+    tags = [*TAG_EDGES, *(f"{iob}-{label}" for label in labels for iob in "BI")]
+    return {tag: i for i, tag in enumerate(tags)}
 
 
 @dataclass(frozen=True)
@@ -114,8 +119,7 @@ class SpanModel(nn.Module):
         hidden = int(encoder.config.hidden_size)
         self.width = nn.Embedding(config.max_width + 1, config.width_dim)
         self.shape = nn.Embedding(len(SHAPES), config.shape_dim) if config.shape_dim else None
-        tags = len(TAG_EDGES) + 2 * len(config.ner_labels)
-        self.ner = nn.Embedding(tags, config.ner_dim) if config.ner_dim else None
+        self.ner = nn.Embedding(len(tag_index(config.ner_labels)), config.ner_dim) if config.ner_dim else None
         features = (4 if self.pooled else 2) * hidden + config.width_dim + AROUND * (config.shape_dim + config.ner_dim)
         self.classifier = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(features, len(config.types) + 1))
 
@@ -149,6 +153,7 @@ class EntityRecognizer:
         self.tokenizer = tokenizer
         self.model = model
         self.config = config
+        self._tag_ids = tag_index(config.ner_labels)
 
     @classmethod
     def build(cls, encoder: str, types: Sequence[str], **settings: Any) -> EntityRecognizer:
@@ -213,10 +218,7 @@ class EntityRecognizer:
         the recognizer uses no NER tags."""
         if not self.config.ner_dim:
             return [[0] * (len(t) + 2) for t in tokens]
-        index = {tag: i for i, tag in enumerate(TAG_EDGES)}
-        for k, label in enumerate(self.config.ner_labels):
-            index[f"B-{label}"] = len(TAG_EDGES) + 2 * k
-            index[f"I-{label}"] = len(TAG_EDGES) + 2 * k + 1
+        index = self._tag_ids
         out = []
         for words in word_entity_tags(tokens, self.config.ner_model):
             unknown = sorted({tag for tag in words if tag not in index})
