@@ -101,6 +101,37 @@ def test_a_pruned_trial_stops_at_the_evaluation_it_reported(
     assert result.best_trial == 0 and result.states["PRUNED"] == 2
 
 
+def finished_trial(state: optuna.trial.TrialState, curve: list[float]) -> optuna.trial.FrozenTrial:
+    """A trial that reported ``curve`` (dev F1 per evaluation) and ended in ``state``."""
+    value = curve[-1] if state == optuna.trial.TrialState.COMPLETE else None
+    return optuna.trial.create_trial(state=state, value=value, intermediate_values=dict(enumerate(curve)))
+
+
+def test_the_pruning_median_counts_pruned_trials_too() -> None:
+    """Optuna's MedianPruner compares with completed trials only, the survivors of earlier pruning; ours with every
+    earlier trial that reached the evaluation, so a trial above the search's median goes on."""
+    search_config = tuning.SearchConfig(prune_after_trials=3, prune_warmup_evaluations=1)
+    study = optuna.create_study(direction="maximize", pruner=tuning._pruner(search_config))
+    complete, pruned = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
+    earlier = [
+        (complete, [70.0, 82.0, 83.0]),
+        (complete, [71.0, 81.0, 82.5]),
+        (pruned, [60.0, 70.0]),
+        (pruned, [60, 72]),
+    ]
+    for state, curve in earlier:
+        study.add_trial(finished_trial(state, curve))
+    # second evaluation: the completed trials' median is 81.5, every trial's 76.5; then 80 with the 80 trial counted
+    for second_epoch, pruned_now in ((80.0, False), (75.0, True)):
+        trial = study.ask()
+        trial.report(50.0, 0)
+        assert not trial.should_prune()  # the first evaluation is never judged (warm-up)
+        trial.report(second_epoch, 1)
+        assert trial.should_prune() is pruned_now, second_epoch
+        study.tell(trial, state=pruned if pruned_now else complete, values=None if pruned_now else second_epoch)
+    assert [t.state for t in study.trials[-2:]] == [complete, pruned]
+
+
 ONE_EPOCH = {"training.epochs": {"choices": [1]}}
 
 
