@@ -19,6 +19,7 @@ import optuna
 from rich.console import Console
 from rich.table import Table
 
+from relenc.io import write_text_atomic
 from relenc.training.tune import STUDY_FILE, STUDY_NAME
 
 
@@ -36,7 +37,7 @@ def main() -> None:
     rows.sort(key=lambda row: -(row["dev_f1"] if row["dev_f1"] is not None else -1.0))
     _print(rows, args.search)
     out = args.output or Path("benchmarks/results") / f"{args.search.name}.json"
-    out.write_text(json.dumps({"search": str(args.search), "trials": rows}, indent=1) + "\n")
+    write_text_atomic(out, json.dumps({"search": str(args.search), "trials": rows}, indent=1) + "\n")
     Console().print(f"wrote {out}")
 
 
