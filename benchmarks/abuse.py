@@ -50,6 +50,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loopback import free_port, launch
+from relenc.io import write_text_atomic
 from relenc.serve.limits import Limits
 
 LIMITS = Limits(timeout_s=5.0)  # the server runs with these (a short time budget, so that 504s come quickly)
@@ -632,8 +633,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2))
+    write_text_atomic(args.output, json.dumps(result, indent=2))
     print(f"wrote {args.output}; server log: {log}; {len(failed)} failed: {', '.join(failed) or 'none'}")
     sys.exit(1 if failed else 0)
 

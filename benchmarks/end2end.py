@@ -36,6 +36,7 @@ from rich.table import Table
 from relenc.data.readers import read_sentences
 from relenc.data.readers.spert import NEGATIVE
 from relenc.evaluation.end2end import score_end2end
+from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor
 from relenc.pipeline.extract import Pipeline
 from relenc.pipeline.sentences import at_threshold, predict_sentences
@@ -69,8 +70,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     out = args.output or Path("benchmarks/results") / f"end2end-{Path(args.model).name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_text_atomic(out, json.dumps(result, indent=2))
     Console().print(f"wrote {out}")
 
 

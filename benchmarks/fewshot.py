@@ -27,6 +27,7 @@ from rich.table import Table
 
 from relenc.data.readers import read_dataset
 from relenc.evaluation.fewshot import STRATEGIES, FewShotReport, evaluate_fewshot, iter_rows, parse_settings
+from relenc.io import write_text_atomic
 from relenc.runtime import bf16_native
 
 DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -130,9 +131,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "reports": [report.to_dict() for report in reports],
     }
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(out)
+    write_text_atomic(out, json.dumps(summary, indent=2))
     print(f"wrote {out}")
 
 

@@ -27,6 +27,7 @@ from relenc.analysis.compare import complementarity, oracle_predictions
 from relenc.data.readers import read_dataset
 from relenc.evaluation.scorers import check_metric, score
 from relenc.experiments.records import load_records
+from relenc.io import write_text_atomic
 
 
 def main() -> None:
@@ -44,7 +45,9 @@ def main() -> None:
     rows = [_compare(a, b, labels, gold, args.metric, args.negative) for a, b in (p.split(":", 1) for p in args.pair)]
     _print(rows)
     out = args.output or Path("benchmarks/results") / f"complementarity-{args.records.name}.json"
-    out.write_text(json.dumps({"records": str(args.records), "data": args.data, "pairs": rows}, indent=1) + "\n")
+    write_text_atomic(
+        out, json.dumps({"records": str(args.records), "data": args.data, "pairs": rows}, indent=1) + "\n"
+    )
     Console().print(f"wrote {out}")
 
 

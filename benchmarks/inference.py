@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relenc.data.readers import read_dataset
+from relenc.io import write_text_atomic
 from relenc.models.engine import to_device
 from relenc.models.extractor import RelationExtractor
 from relenc.runtime import bf16_native
@@ -233,8 +234,8 @@ def main() -> None:
     console.print(
         "Time of one relenc pass: " + ", ".join(f"{kind} {100 * share:.0f}%" for kind, share in shares.items())
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
+    write_text_atomic(
+        args.output,
         json.dumps(
             {
                 "rows": rows,
@@ -250,7 +251,7 @@ def main() -> None:
                 "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             },
             indent=2,
-        )
+        ),
     )
     print(f"wrote {args.output}")
 

@@ -25,6 +25,7 @@ from rich.table import Table
 from relenc import RelationExtractor
 from relenc.data.example import Example
 from relenc.data.readers._common import example_from_char_spans
+from relenc.io import write_text_atomic
 
 READOUTS = {"m": ("mask", ("m",)), "ht": ("ht", ("h", "t"))}
 KEEP = (0.2, 0.4, 0.6, 0.8, 1.0)
@@ -50,7 +51,9 @@ def main() -> None:
             cosine = np.mean([(ea[p] * eb[p]).sum(axis=1) for p in parts], axis=0)
             results.append({"encoder": encoder, "readout": readout, **separation(cosine, truth)})
     show(results, len(rows), int(truth.sum()))
-    args.output.write_text(json.dumps({"labels": [str(p) for p in args.labels], "results": results}, indent=1) + "\n")
+    write_text_atomic(
+        args.output, json.dumps({"labels": [str(p) for p in args.labels], "results": results}, indent=1) + "\n"
+    )
     Console().print(f"wrote {args.output}")
 
 

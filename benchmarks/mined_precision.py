@@ -33,6 +33,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from relenc.io import write_lines_atomic, write_text_atomic
 from relenc.pretraining.corpus import open_corpus
 from relenc.pretraining.pairs import ARGUMENTS, MiningSettings, mine_chunk
 from relenc.pretraining.shards import pair_files
@@ -106,8 +107,7 @@ def _sample(directory: Path, n: int, seed: int, out: Path) -> None:
         )
         for i in chosen
     ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines_atomic(out, lines)
     Console().print(f"wrote {len(lines)} of {len(records)} pairs to {out} (seed {seed})")
 
 
@@ -176,8 +176,7 @@ def _report(rows: list[dict[str, Any]], title: str, target: Path, extra: dict[st
     Console().print(table)
     result = {"labels": title, "pairs": len(rows), "true_positives": yes, "precision": yes / len(rows)}
     result |= {"wilson_95": [low, high], "errors": dict(errors), **extra}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_text_atomic(target, json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from relenc.io import write_text_atomic
 from relenc.pretraining.corpus import INPUT_FORMATS
 from relenc.pretraining.mining import DEFAULT_SHARD_SIZE, MiningJob, default_workers, mine_corpus
 
@@ -112,7 +113,7 @@ def main() -> None:
         "same_pairs_for_every_worker_count": len({row["shards_sha256"] for row in rows}) == 1,
         "rows": rows,
     }
-    out.write_text(json.dumps(summary, indent=2))
+    write_text_atomic(out, json.dumps(summary, indent=2))
     print(f"wrote {out}")
 
 

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relenc.experiments.records import RunRecord, load_records
+from relenc.io import write_text_atomic
 
 
 def main() -> None:
@@ -40,7 +41,7 @@ def main() -> None:
     _print(rows, args.baseline.name)
     out = args.output or Path("benchmarks/results") / f"recipe-effects-{args.dataset}.json"
     report = {"records": str(args.records), "baseline": str(args.baseline), "dataset": args.dataset, "cells": rows}
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    write_text_atomic(out, json.dumps(report, indent=1) + "\n")
     Console().print(f"wrote {out}")
 
 

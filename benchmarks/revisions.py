@@ -25,6 +25,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from relenc.io import write_text_atomic
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("RELENC_DATA_DIR", REPO.parent / "shared" / "data"))
 TEST = DATA / "semeval2010_task8/SemEval2010_task8_all_data/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT"
@@ -107,9 +109,8 @@ def report(runs: dict[str, list[dict[str, float | str]]], args: argparse.Namespa
     Console().print(table)
     ratio = float(summary["after"]["end_to_end_median"]) / float(summary["before"]["end_to_end_median"])  # type: ignore[arg-type]
     Console().print(f"bit-identical predictions: {identical}; end-to-end after/before: {ratio:.3f}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     out = {"model": model, "before": args.before, "rounds": runs, "summary": summary, "identical": identical}
-    args.output.write_text(json.dumps(out, indent=2), encoding="utf-8")
+    write_text_atomic(args.output, json.dumps(out, indent=2))
     print(f"wrote {args.output}")
 
 

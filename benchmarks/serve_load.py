@@ -34,6 +34,7 @@ from rich.table import Table
 
 from loopback import free_port, launch
 from relenc.data.readers import read_dataset
+from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor
 from relenc.runtime import bf16_native
 
@@ -151,8 +152,7 @@ def main() -> None:
         table.add_column(key, justify="right")
     table.add_row(*(str(result[k]) for k in columns), f"{ceiling:.1f} sent/s")
     Console().print(table)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2))
+    write_text_atomic(args.output, json.dumps(result, indent=2))
     print(f"wrote {args.output}; server log: {log}")
 
 

@@ -27,6 +27,7 @@ from relenc.experiments import GridConfig, collect, plan_grid, write_results
 from relenc.experiments.grid import slug
 from relenc.experiments.records import git_info, machine_info, now
 from relenc.experiments.runner import run_grid
+from relenc.io import write_text_atomic
 
 DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SEMEVAL = "semeval2010_task8/SemEval2010_task8_all_data"
@@ -128,7 +129,7 @@ def main() -> None:
         "date": now(),
         "runs": [{k: v for k, v in r.items() if k not in ("config", "spec", "traceback")} for r in results.records],
     }
-    out.write_text(json.dumps(summary, indent=2))
+    write_text_atomic(out, json.dumps(summary, indent=2))
     print(f"wrote {out}")
 
 

@@ -24,6 +24,7 @@ from rich.table import Table
 from relenc.data.labels import LabelSet
 from relenc.data.readers import read_dataset
 from relenc.encoding.builder import InputConfig
+from relenc.io import write_text_atomic
 from relenc.models.engine import to_device
 from relenc.models.extractor import RelationExtractor
 from relenc.models.strategies import get_strategy
@@ -131,8 +132,8 @@ def main() -> None:
             f"bf16 vs fp32 embedding cosine: mean {agreement['embedding_cosine_mean']:.5f}, "
             f"min {agreement['embedding_cosine_min']:.5f}"
         )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
+    write_text_atomic(
+        args.output,
         json.dumps(
             {
                 "args": {k: str(v) for k, v in vars(args).items()},
@@ -146,7 +147,7 @@ def main() -> None:
                 "bf16_vs_fp32": agreement,
             },
             indent=2,
-        )
+        ),
     )
     print(f"wrote {args.output}")
 

@@ -38,7 +38,10 @@ def test_onnx_matches_pytorch(
         pooling=pooling,
     )
     model.save_pretrained(tmp_path)
+    before = {path.name for path in tmp_path.iterdir()}
     export_onnx(model, tmp_path, examples)
+    # the graph is renamed into place: only the two named files are new, no temp file is left
+    assert {path.name for path in tmp_path.iterdir()} - before == {"model.onnx", "onnx_inputs.json"}
     assert ("main.head_span" in json.loads((tmp_path / "onnx_inputs.json").read_text())) == (pooling == "mean")
     ours = model.predict(examples * 3, precision="fp32")
     theirs = OnnxPredictor(tmp_path).predict(examples * 3, batch_size=5)

@@ -10,6 +10,7 @@ the same predictions before it writes anything.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from torch import nn
 
 from relenc.data.example import Example
 from relenc.errors import RelencError
+from relenc.io import write_text_atomic
 from relenc.models.engine import InferenceEngine, Inputs, in_order
 from relenc.models.extractor import Prediction, RelationExtractor, predictions
 
@@ -89,8 +91,15 @@ def export_onnx(extractor: RelationExtractor, directory: str | Path, sample: Seq
         )
     if program is None:
         raise RelencError("the ONNX exporter returned no program")
-    program.save(str(target))
-    (Path(directory) / "onnx_inputs.json").write_text(json.dumps(names), encoding="utf-8")
+    # the input names first, then the graph under a temp name renamed into place: a killed export never leaves a
+    # model.onnx that is half written or that has no input names beside it
+    write_text_atomic(Path(directory) / "onnx_inputs.json", json.dumps(names))
+    partial = target.with_name(f".{ONNX_NAME}.partial")
+    try:
+        program.save(str(partial))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 
