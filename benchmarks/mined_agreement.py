@@ -2,12 +2,19 @@
 
     python benchmarks/mined_agreement.py benchmarks/labels/mined-pairs-wiki-large.jsonl \\
         benchmarks/labels/mined-pairs-wiki-large-filtered.jsonl --encoder minilm --encoder runs/enc-wiki-relation
+    python benchmarks/mined_agreement.py benchmarks/labels/*.jsonl --lexical --output \\
+        benchmarks/results/mined-agreement-lexical.json      # the words that link the two names, no encoder
 
 A filter that keeps a mined pair only when its two sentences "agree" (their relation vectors are close) is only worth
 building if the cosine separates the pairs labelled true from those labelled false. For each encoder and read-out
 (``m``: the mask vector of the prompt; ``ht``: the mean of the head and tail cosines) this prints the AUC (the chance
 that a true pair scores above a false one; 0.5 is no signal) and the precision of the pairs kept at several
 fractions, and writes JSON. The labelled sentences carry their head in [[ ]] and their tail in << >>.
+
+``--lexical`` scores the pairs without an encoder, by the words that link the two names in each sentence: the
+content words (nouns, verbs, adjectives, prepositions, not stop words) on spaCy's dependency path from head to tail
+(``path``), or between the two mentions (``between``); a pair scores the Jaccard overlap of its two sentences'
+lemma sets. A relation stated in both sentences should often be stated with the same word ("born in", "signed").
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from relenc import RelationExtractor
 from relenc.data.example import Example
 from relenc.data.readers._common import example_from_char_spans
 from relenc.io import write_text_atomic
+from relenc.nlp import load_spacy
 
 READOUTS = {"m": ("mask", ("m",)), "ht": ("ht", ("h", "t"))}
+CONTENT = {"NOUN", "PROPN", "VERB", "ADJ", "ADP"}
 KEEP = (0.2, 0.4, 0.6, 0.8, 1.0)
 _MARK = re.compile(r"\[\[|\]\]|<<|>>")
 
@@ -36,14 +45,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("labels", nargs="+", type=Path, help="Labelled samples of benchmarks/mined_precision.py.")
     parser.add_argument("--encoder", action="append", default=None, help="Encoder name or directory (repeatable).")
+    parser.add_argument("--lexical", action="store_true", help="Score by linking words (spaCy), not encoders.")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/mined-agreement.json"))
     args = parser.parse_args()
     rows = [json.loads(line) for path in args.labels for line in path.read_text(encoding="utf-8").splitlines()]
     rows = [r for r in rows if r.get("verdict") in ("yes", "no")]
     truth = np.array([r["verdict"] == "yes" for r in rows])
     a, b = [marked_example(r["a"]) for r in rows], [marked_example(r["b"]) for r in rows]
-    results = []
-    for encoder in args.encoder or ["minilm"]:
+    results = lexical(rows, truth) if args.lexical else []
+    for encoder in args.encoder or ([] if args.lexical else ["minilm"]):
         for readout, (strategy, parts) in READOUTS.items():
             extractor = RelationExtractor.from_encoder(encoder, strategy)
             ea = extractor.embed(a, parts=parts, normalize=True)
@@ -64,6 +74,46 @@ def marked_example(text: str) -> Example:
         spans[match.group()] = match.start() - removed
         removed += 2
     return example_from_char_spans("pair", plain, (spans["[["], spans["]]"]), (spans["<<"], spans[">>"]), None)
+
+
+def lexical(rows: list[dict[str, Any]], truth: np.ndarray) -> list[dict[str, Any]]:
+    """The overlap of the linking words of each pair's two sentences, on the dependency path and between the names."""
+    nlp = load_spacy(exclude=["ner"])
+    results = []
+    for readout in ("path", "between"):
+        overlap = []
+        for r in rows:
+            a, b = (linking_lemmas(nlp, r[side], readout) for side in ("a", "b"))
+            overlap.append(len(a & b) / max(1, len(a | b)))
+        score = np.array(overlap)
+        results.append({"encoder": "spaCy (no encoder)", "readout": readout, **separation(score, truth)})
+        # most pairs share no linking word at all: how many share one, and how many of those are true
+        results[-1] |= {"share_sharing": float((score > 0).mean()), "precision_sharing": float(truth[score > 0].mean())}
+        Console().print(
+            f"{readout}: {100 * results[-1]['share_sharing']:.0f}% of the pairs share a linking word, "
+            f"{100 * results[-1]['precision_sharing']:.0f}% of those are true"
+        )
+    return results
+
+
+def linking_lemmas(nlp: Any, text: str, readout: str) -> set[str]:
+    """The content lemmas that link the [[head]] to the <<tail>>: on the dependency path, or between the two."""
+    example = marked_example(text)
+    doc = nlp(example.text)
+    head, tail = (
+        doc.char_span(span.char_start, span.char_end, alignment_mode="expand") for span in (example.head, example.tail)
+    )
+    if head is None or tail is None:
+        raise SystemExit(f"error: spaCy's tokens do not cover the marked names of {text!r}")
+    inside = set(range(head.start, head.end)) | set(range(tail.start, tail.end))
+    if readout == "path":
+        up, down = [head.root, *head.root.ancestors], [tail.root, *tail.root.ancestors]
+        meet = next((i for i, token in enumerate(up) if token in down), None)
+        words = [] if meet is None else up[: meet + 1] + down[: down.index(up[meet])]
+    else:
+        (_, end), (start, _) = sorted([(head.start, head.end), (tail.start, tail.end)])
+        words = list(doc[end:start])
+    return {w.lemma_.lower() for w in words if w.i not in inside and w.pos_ in CONTENT and not w.is_stop}
 
 
 def separation(score: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
