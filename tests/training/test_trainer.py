@@ -13,6 +13,7 @@ from tiny_runs import FIXTURE, tiny_config
 
 from relenc.data.example import Example, Span
 from relenc.data.readers import read_dataset
+from relenc.errors import RelencError
 from relenc.models.extractor import RelationExtractor
 from relenc.nlp import EntityTyper
 from relenc.training.config import RunConfig
@@ -175,3 +176,35 @@ def test_training_leaves_out_examples_that_cannot_fit(
     model = RelationExtractor.from_pretrained(tmp_path / "run")
     with pytest.raises(TooLongError, match="far-1"):
         model.predict(read_dataset(train, "jsonl"))
+
+
+@pytest.mark.parametrize("strategy", ["ht", "hybrid"])
+def test_without_dev_every_example_trains_and_the_last_model_is_kept(
+    tiny_encoder: str, tmp_path: Path, strategy: str
+) -> None:
+    """``dev_fraction`` 0 and no dev file: a final fit on all of train, in the full loop and the head-only loop."""
+    cfg = tiny_config(tiny_encoder, strategy, dev=None, dev_fraction=0.0, max_steps=4, eval_every=2, head_epochs=2)
+    results = train_run(cfg, tmp_path, progress=False)
+    assert results["train_examples"] == len(read_dataset(FIXTURE, "jsonl"))
+    assert results["dev_examples"] == 0
+    assert results["best_dev"] == {}
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [entry["dev"] for entry in log] == [None] * len(log)
+    assert results["best_step"] == log[-1]["step"]  # the last model, not the first
+    final = RelationExtractor.from_pretrained(tmp_path)
+    assert len(final.predict(read_dataset(FIXTURE, "jsonl"))) == results["train_examples"]
+
+
+@pytest.mark.parametrize(
+    ("training", "problem"),
+    [
+        ({"patience": 2}, "patience compare models on dev"),
+        ({"average_last": 2}, "average_last compare models on dev"),
+        ({"format": "spert"}, "chooses its no-relation threshold on dev"),
+    ],
+)
+def test_without_dev_what_needs_dev_is_refused(training: dict[str, Any], problem: str) -> None:
+    data = {"train": str(FIXTURE), "dev_fraction": 0.0, **training}
+    with pytest.raises(RelencError, match=problem):
+        RunConfig.parse({"training": data})
+    RunConfig.parse({"training": {**data, "dev": str(FIXTURE)}})  # with a dev file the same settings are fine

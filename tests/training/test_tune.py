@@ -267,3 +267,12 @@ def test_the_documented_default_search_loads() -> None:
     assert config.run.training.seed == 13 and config.run.training.dev_fraction == 0.1
     middle = {name: p.choices[0] if p.choices else (p.low + p.high) / 2 for name, p in config.space.items()}  # type: ignore[operator]
     assert config.trial_run(middle).training.layer_decay == pytest.approx(0.85)
+
+
+def test_a_search_without_dev_is_refused(tiny_encoder: str, tmp_path: Path) -> None:
+    """``dev_fraction`` 0 (a final fit on all of train) leaves nothing to score trials on."""
+    data = search(tiny_encoder, dev=None)
+    data["run"]["training"]["dev_fraction"] = 0.0
+    with pytest.raises(RelencError, match="scores every trial on dev"):
+        tune(load_tune_config(write(tmp_path / "t.yaml", data)), tmp_path / "s", 1)
+    assert not (tmp_path / "s").exists()

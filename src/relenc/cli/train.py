@@ -141,10 +141,12 @@ def train_command(
 def print_done(results: dict[str, Any], output: Path) -> None:
     """The run's best dev score and where its model is: for a finished run that --resume found, all it does."""
     best: dict[str, float] = results["best_dev"]
-    Console(stderr=True).print(
-        f"done: best dev {results['metric']} F1 {best.get('f1', 0.0):.2f} at step {results['best_step']}; "
-        f"model in {output / 'model'}"
+    scored = (
+        f"best dev {results['metric']} F1 {best['f1']:.2f} at step {results['best_step']}"
+        if best
+        else f"no dev, the model after step {results['best_step']}"
     )
+    Console(stderr=True).print(f"done: {scored}; model in {output / 'model'}")
 
 
 @app.command("evaluate")

@@ -60,7 +60,13 @@ class TrainConfig(BaseModel):
     train: str | None = None
     dev: str | None = None
     format: str = "jsonl"
-    dev_fraction: float = Field(0.1, gt=0.0, lt=1.0, description="Dev share carved from train when no dev file.")
+    dev_fraction: float = Field(
+        0.1,
+        ge=0.0,
+        lt=1.0,
+        description="Dev share carved from train when no dev file. 0: no dev: train on every training example for "
+        "the whole budget and keep the last model (a final fit, once dev has chosen the budget).",
+    )
     negative_label: str | None = "auto"
     metric: Literal["auto", "semeval", "micro"] = "auto"
     epochs: float = Field(3.0, gt=0)
@@ -118,6 +124,21 @@ class TrainConfig(BaseModel):
     seed: int = 13
     max_train_examples: int | None = Field(None, gt=0, description="Use only the first N training examples.")
     head_epochs: int = Field(10, gt=0, description="Epochs for a classifier head on frozen encoders (hybrid).")
+
+    @property
+    def has_dev(self) -> bool:
+        """Whether the run is scored on dev: a dev file, or a share of train carved as dev (not ``dev_fraction`` 0)."""
+        return self.dev is not None or self.dev_fraction > 0
+
+    @model_validator(mode="after")
+    def _check_dev(self) -> TrainConfig:
+        needs_dev = [name for name, on in (("patience", self.patience), ("average_last", self.average_last)) if on]
+        if needs_dev and not self.has_dev:
+            raise ValueError(
+                f"{' and '.join(needs_dev)} compare models on dev, but dev_fraction 0 without a dev file leaves no "
+                "dev: give a dev file or a dev_fraction above 0, or turn them off"
+            )
+        return self
 
 
 class EntityTrainConfig(BaseModel):
@@ -204,6 +225,10 @@ class RunConfig(BaseModel):
     def _check(self) -> RunConfig:
         if self.model.entity_encoder is not None and self.model.strategy != "hybrid":
             raise ValueError("entity_encoder is only used by the hybrid strategy")
+        if is_end_to_end(self.training.format) and not self.training.has_dev:
+            raise ValueError(
+                "an end-to-end run chooses its no-relation threshold on dev: give a dev file or a dev_fraction above 0"
+            )
         if self.distill is not None and is_end_to_end(self.training.format):
             raise ValueError(
                 f"distillation trains a classifier of given pairs; format {self.training.format} trains end to end "

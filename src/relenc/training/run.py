@@ -70,7 +70,8 @@ RUN_FILES: tuple[str, ...] = (
 
 
 def load_training_data(config: RunConfig) -> tuple[list[Example], list[Example]]:
-    """Train and dev examples; without a dev file, a seeded stratified share of train becomes dev."""
+    """Train and dev examples; without a dev file, a seeded stratified share of train becomes dev (none with
+    ``dev_fraction`` 0: then every training example trains)."""
     tc = config.training
     if tc.train is None:
         raise RelencError("no training data: give --train FILE or training.train in the config")
@@ -79,6 +80,8 @@ def load_training_data(config: RunConfig) -> tuple[list[Example], list[Example]]
         train = train[: tc.max_train_examples]
     if tc.dev is not None:
         return train, read_dataset(tc.dev, tc.format, allow_empty=False)
+    if not tc.has_dev:
+        return train, []
     train, dev = dev_split(train, fraction=tc.dev_fraction, seed=tc.seed)
     if not dev:
         raise DataError(

@@ -112,11 +112,14 @@ class _Run:
             with (self.output / LOG_NAME).open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
 
-    def after_eval(self, step: int, epoch: float, dev: dict[str, float], train_loss: float) -> bool:
-        """Record an evaluation, keep the best model; return True when patience has run out."""
-        improved = dev["f1"] > self.best_f1
+    def after_eval(self, step: int, epoch: float, dev: dict[str, float] | None, train_loss: float) -> bool:
+        """Record an evaluation, keep the best model (without dev, ``None``: the latest); return True when patience
+        has run out."""
+        improved = dev is None or dev["f1"] > self.best_f1
         if improved:
-            self.best_f1, self.best_dev, self.best_step, self.bad_evals = dev["f1"], dev, step, 0
+            if dev is not None:
+                self.best_f1, self.best_dev = dev["f1"], dev
+            self.best_step, self.bad_evals = step, 0
             if self.acc.is_main_process:
                 self.extractor.save_pretrained(self.output / "model")
         else:
@@ -131,16 +134,20 @@ class _Run:
                 "time": time.time(),
             }
         )
-        self.console.print(
-            f"step {step} epoch {epoch:.2f}: train loss {train_loss:.4f}, dev {self.metric} "
-            f"P {dev['precision']:.2f} R {dev['recall']:.2f} F1 {dev['f1']:.2f}" + (" (best)" if improved else "")
+        scores = (
+            "no dev: model/ holds this model"
+            if dev is None
+            else f"dev {self.metric} P {dev['precision']:.2f} R {dev['recall']:.2f} F1 {dev['f1']:.2f}"
+            + (" (best)" if improved else "")
         )
+        self.console.print(f"step {step} epoch {epoch:.2f}: train loss {train_loss:.4f}, {scores}")
         return self.cfg.patience is not None and self.bad_evals >= self.cfg.patience
 
-    def report(self, step: int, epoch: float, dev: dict[str, float]) -> None:
+    def report(self, step: int, epoch: float, dev: dict[str, float] | None) -> None:
         """Hand an evaluation to the caller's hook, once the run has logged it (and checkpointed, in the full loop):
-        whatever the hook raises to end the run leaves a run directory as consistent as an interruption does."""
-        if self.on_eval is not None:
+        whatever the hook raises to end the run leaves a run directory as consistent as an interruption does. A run
+        without dev has no scores to hand."""
+        if self.on_eval is not None and dev is not None:
             self.on_eval(step, epoch, dev)
 
     def state(self) -> dict[str, Any]:
@@ -600,8 +607,10 @@ def _evaluate_and_checkpoint(
     return stop
 
 
-def _dev_scores(run: _Run, dev: Sequence[Example]) -> dict[str, float]:
-    """The extractor's precision, recall and F1 on dev, in percent."""
+def _dev_scores(run: _Run, dev: Sequence[Example]) -> dict[str, float] | None:
+    """The extractor's precision, recall and F1 on dev, in percent (None for a run without dev)."""
+    if not dev:
+        return None
     cfg = run.cfg
     ev = evaluate(run.extractor, dev, run.metric, cfg.eval_batch_size, cfg.precision, source=cfg.dev)
     return {"precision": ev.precision, "recall": ev.recall, "f1": ev.f1}
@@ -618,7 +627,7 @@ def _epoch_weights(run: _Run, step: int) -> EpochWeights | None:
 
 
 def _average_epochs(
-    run: _Run, kept: EpochWeights, dev_scores: Callable[[], dict[str, float]], steps_per_epoch: int
+    run: _Run, kept: EpochWeights, dev_scores: Callable[[], dict[str, float] | None], steps_per_epoch: int
 ) -> None:
     """Evaluate the uniform average of the kept epoch-end weights on dev; it replaces the saved best model when its
     dev F1 is at least as high (an average as good as the best single checkpoint is the safer bet: it rests on
@@ -633,6 +642,8 @@ def _average_epochs(
     kept.load_average()
     run.acc.wait_for_everyone()  # every process has read the files (the main one deletes them when the run is done)
     dev = dev_scores()
+    if dev is None:  # the config refuses average_last without dev; a run that gets here anyway must not guess
+        raise RelencError("checkpoint averaging compares the average with the best model on dev, and there is none")
     chosen = "averaged" if dev["f1"] >= run.best_f1 else "best"
     if chosen == "averaged" and run.acc.is_main_process:
         run.extractor.save_pretrained(run.output / "model")
@@ -707,16 +718,18 @@ def _fit_head_only(
     console.print("all encoders are frozen: computing features once, then training the classifier head")
     start = time.time()
     x_train = extract_features(extractor, train, cfg.eval_batch_size, cfg.precision, encoded=items)
-    x_dev = extract_features(extractor, dev, cfg.eval_batch_size, cfg.precision)
     head = extractor.model.head
     if head is None:
         raise RelencError("training needs a classifier head: build the extractor with labels")
+    dev_scores: Callable[[], dict[str, float] | None] = lambda: None  # noqa: E731  (a run without dev)
+    if dev:
+        x_dev = extract_features(extractor, dev, cfg.eval_batch_size, cfg.precision)
+        dev_scores = functools.partial(_head_dev_scores, run, head, x_dev, [ex.label or "" for ex in dev])
     optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.head_lr, weight_decay=cfg.weight_decay)
     generator = torch.Generator().manual_seed(cfg.seed)
     n_batches = math.ceil(len(train) / cfg.batch_size)
     step = 0
     stopped = False
-    dev_scores = functools.partial(_head_dev_scores, run, head, x_dev, [ex.label or "" for ex in dev])
     kept = _epoch_weights(run, 0)
     with progress_bar(enabled=progress and acc.is_main_process, fields=TRAINING_FIELDS) as bar:
         task = bar.add_task("head", total=cfg.head_epochs * n_batches, loss=0.0, rate=0.0)

@@ -240,6 +240,8 @@ def tune(
             f"relenc tune searches the relation classifier of pair data; {config.run.training.format} holds whole "
             "sentences (an end-to-end extractor): tune on its pairs in JSONL, or train it with relenc train"
         )
+    if not config.run.training.has_dev:
+        raise RelencError("relenc tune scores every trial on dev: give a dev file or a dev_fraction above 0")
     _check_search_dir(config, out, resume, overwrite)
     data = load_training_data(config.run)  # once: every trial trains and is scored on the same split
     with _exclusive(out):
