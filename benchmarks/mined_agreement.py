@@ -52,7 +52,7 @@ def main() -> None:
     rows = [r for r in rows if r.get("verdict") in ("yes", "no")]
     truth = np.array([r["verdict"] == "yes" for r in rows])
     a, b = [marked_example(r["a"]) for r in rows], [marked_example(r["b"]) for r in rows]
-    results = lexical(rows, truth) if args.lexical else []
+    results = lexical(a, b, truth) if args.lexical else []
     for encoder in args.encoder or ([] if args.lexical else ["minilm"]):
         for readout, (strategy, parts) in READOUTS.items():
             extractor = RelationExtractor.from_encoder(encoder, strategy)
@@ -76,16 +76,19 @@ def marked_example(text: str) -> Example:
     return example_from_char_spans("pair", plain, (spans["[["], spans["]]"]), (spans["<<"], spans[">>"]), None)
 
 
-def lexical(rows: list[dict[str, Any]], truth: np.ndarray) -> list[dict[str, Any]]:
+def lexical(a: list[Example], b: list[Example], truth: np.ndarray) -> list[dict[str, Any]]:
     """The overlap of the linking words of each pair's two sentences, on the dependency path and between the names."""
     nlp = load_spacy(exclude=["ner"])
+    # each sentence parsed once, both read-outs taken from that parse
+    words = [
+        [linking_lemmas(doc, ex) for ex, doc in zip(side, nlp.pipe(ex.text for ex in side), strict=True)]
+        for side in (a, b)
+    ]
     results = []
     for readout in ("path", "between"):
-        overlap = []
-        for r in rows:
-            a, b = (linking_lemmas(nlp, r[side], readout) for side in ("a", "b"))
-            overlap.append(len(a & b) / max(1, len(a | b)))
-        score = np.array(overlap)
+        score = np.array(
+            [len(x[readout] & y[readout]) / max(1, len(x[readout] | y[readout])) for x, y in zip(*words, strict=True)]
+        )
         results.append({"encoder": "spaCy (no encoder)", "readout": readout, **separation(score, truth)})
         # most pairs share no linking word at all: how many share one, and how many of those are true
         results[-1] |= {"share_sharing": float((score > 0).mean()), "precision_sharing": float(truth[score > 0].mean())}
@@ -96,24 +99,26 @@ def lexical(rows: list[dict[str, Any]], truth: np.ndarray) -> list[dict[str, Any
     return results
 
 
-def linking_lemmas(nlp: Any, text: str, readout: str) -> set[str]:
-    """The content lemmas that link the [[head]] to the <<tail>>: on the dependency path, or between the two."""
-    example = marked_example(text)
-    doc = nlp(example.text)
+def linking_lemmas(doc: Any, example: Example) -> dict[str, set[str]]:
+    """The content lemmas that link the head to the tail in ``doc`` (spaCy's parse of the example's text): on the
+    dependency path (``path``) and between the two mentions (``between``)."""
     head, tail = (
         doc.char_span(span.char_start, span.char_end, alignment_mode="expand") for span in (example.head, example.tail)
     )
     if head is None or tail is None:
-        raise SystemExit(f"error: spaCy's tokens do not cover the marked names of {text!r}")
+        raise SystemExit(f"error: spaCy's tokens do not cover the marked names of {example.text!r}")
     inside = set(range(head.start, head.end)) | set(range(tail.start, tail.end))
-    if readout == "path":
-        up, down = [head.root, *head.root.ancestors], [tail.root, *tail.root.ancestors]
-        meet = next((i for i, token in enumerate(up) if token in down), None)
-        words = [] if meet is None else up[: meet + 1] + down[: down.index(up[meet])]
-    else:
-        (_, end), (start, _) = sorted([(head.start, head.end), (tail.start, tail.end)])
-        words = list(doc[end:start])
-    return {w.lemma_.lower() for w in words if w.i not in inside and w.pos_ in CONTENT and not w.is_stop}
+    up, down = [head.root, *head.root.ancestors], [tail.root, *tail.root.ancestors]
+    meet = next((i for i, token in enumerate(up) if token in down), None)
+    (_, end), (start, _) = sorted([(head.start, head.end), (tail.start, tail.end)])
+    words = {
+        "path": [] if meet is None else up[: meet + 1] + down[: down.index(up[meet])],
+        "between": list(doc[end:start]),
+    }
+    return {
+        readout: {w.lemma_.lower() for w in found if w.i not in inside and w.pos_ in CONTENT and not w.is_stop}
+        for readout, found in words.items()
+    }
 
 
 def separation(score: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
