@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relenc.data.readers import read_dataset
+from relenc.errors import RelencError
 from relenc.io import write_text_atomic
 from relenc.models.engine import to_device
 from relenc.models.extractor import RelationExtractor
@@ -207,7 +208,7 @@ def main() -> None:
             "sent_per_s": len(examples) / timed(lambda: ort.predict(examples, batch_size=64), args.repeat),
             "batch1_ms": batch1_ms(lambda ex: ort.predict([ex]), examples),
         }
-    except ImportError as exc:
+    except RelencError as exc:  # relenc.models.onnx says so when onnx, onnxscript or onnxruntime is missing
         Console(stderr=True).print(f"onnxruntime row skipped: {exc}")
 
     layer_rate = layer_matmul_flops(extractor, rows=64 * round(sum(lengths) / len(lengths)), dtype=dtype)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
+from relenc.data.example import Example
 from relenc.data.labels import LabelSet
 from relenc.data.readers import read_dataset
 from relenc.encoding.builder import InputConfig
-from relenc.models.extractor import RelationExtractor
+from relenc.errors import RelencError
+from relenc.models.extractor import Prediction, RelationExtractor
 from relenc.models.onnx import OnnxPredictor, export_onnx
+
+if TYPE_CHECKING:
+    from conftest import RunCli
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_train.jsonl"
 
@@ -40,11 +47,68 @@ def test_onnx_matches_pytorch(
     model.save_pretrained(tmp_path)
     before = {path.name for path in tmp_path.iterdir()}
     export_onnx(model, tmp_path, examples)
-    # the graph is renamed into place: only the two named files are new, no temp file is left
-    assert {path.name for path in tmp_path.iterdir()} - before == {"model.onnx", "onnx_inputs.json"}
-    assert ("main.head_span" in json.loads((tmp_path / "onnx_inputs.json").read_text())) == (pooling == "mean")
+    # the graph is renamed into place: only model.onnx is new, no temp file is left
+    assert {path.name for path in tmp_path.iterdir()} - before == {"model.onnx"}
+    predictor = OnnxPredictor(tmp_path)
+    assert ("main.head_span" in predictor.names) == (pooling == "mean")
     ours = model.predict(examples * 3, precision="fp32")
-    theirs = OnnxPredictor(tmp_path).predict(examples * 3, batch_size=5)
+    theirs = predictor.predict(examples * 3, batch_size=5)
     assert [p.label for p in ours] == [p.label for p in theirs]
     for a, b in zip(ours, theirs, strict=True):
         assert a.probabilities == pytest.approx(b.probabilities, abs=1e-4)
+
+
+def saved_ht_model(tiny_encoder: str, directory: Path) -> RelationExtractor:
+    """An untrained ``ht`` model for the fixture's labels, saved into ``directory``."""
+    labels = LabelSet.from_labels(ex.label for ex in read_dataset(FIXTURE, "jsonl"))
+    model = RelationExtractor.build("ht", labels, {"main": tiny_encoder}, {"main": InputConfig()})
+    model.save_pretrained(directory)
+    return model
+
+
+def test_a_refused_export_keeps_the_earlier_graph(tiny_encoder: str, tmp_path: Path) -> None:
+    """The check sees the new graph under a temp name; when it refuses, model.onnx is the earlier export, unchanged."""
+    examples = read_dataset(FIXTURE, "jsonl")
+    model = saved_ht_model(tiny_encoder, tmp_path)
+    export_onnx(model, tmp_path, examples)
+    earlier = (tmp_path / "model.onnx").read_bytes()
+    before = sorted(path.name for path in tmp_path.iterdir())
+    seen: list[Path] = []
+
+    def refuse(graph: Path) -> None:
+        seen.append(graph)
+        assert OnnxPredictor(tmp_path, graph=graph).predict(examples[:2])
+        raise RelencError("refused")
+
+    with pytest.raises(RelencError, match="refused"):
+        export_onnx(model, tmp_path, examples, check=refuse)
+    assert seen and seen[0].name != "model.onnx"
+    assert (tmp_path / "model.onnx").read_bytes() == earlier
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
+
+
+def test_export_onnx_command_reports_and_refuses_a_disagreeing_graph(
+    tiny_encoder: str, tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command writes model.onnx when onnxruntime agrees with PyTorch; a graph that disagrees (simulated by
+    swapping onnxruntime's labels) is refused with an error line, and the earlier model.onnx stays."""
+    saved_ht_model(tiny_encoder, tmp_path)
+    args = ["export-onnx", str(tmp_path), "--check", str(FIXTURE), "--format", "jsonl"]
+    code, out, err = run_cli(args)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["examples"] == report["same_label"] == 8 and report["max_probability_difference"] < 1e-4
+    earlier = (tmp_path / "model.onnx").read_bytes()
+
+    agreeing = OnnxPredictor.predict
+
+    def one_label_swapped(self: OnnxPredictor, examples: Sequence[Example], batch_size: int = 64) -> list[Prediction]:
+        preds = agreeing(self, examples, batch_size)
+        other = next(label for label in self.extractor.labels.labels if label != preds[0].label)
+        return [replace(preds[0], label=other), *preds[1:]]
+
+    monkeypatch.setattr(OnnxPredictor, "predict", one_label_swapped)
+    code, out, err = run_cli(args)
+    assert code != 0 and f"error: ONNX and PyTorch disagree on 1 of 8 examples of {FIXTURE}" in err
+    assert json.loads(out)["onnx"] is None
+    assert (tmp_path / "model.onnx").read_bytes() == earlier

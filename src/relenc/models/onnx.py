@@ -4,14 +4,14 @@ The exported graph takes, for every encoder role, ``<role>.input_ids``, ``<role>
 positions (and the mentions' spans, ``head_span`` and ``tail_span``, for a model that pools h and t by the mean),
 and returns the logits. Tokenisation stays in Python (the same :class:`InputBuilder`), so the ONNX model
 and the PyTorch model see identical inputs. ``relenc export-onnx`` checks, on examples you give it, that both give
-the same predictions before it writes anything.
+the same predictions before the graph takes the name ``model.onnx``, so a failed check leaves an earlier export as it
+was.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,6 @@ from torch import nn
 
 from relenc.data.example import Example
 from relenc.errors import RelencError
-from relenc.io import write_text_atomic
 from relenc.models.engine import InferenceEngine, Inputs, in_order
 from relenc.models.extractor import Prediction, RelationExtractor, predictions
 
@@ -67,8 +66,16 @@ def graph_inputs(extractor: RelationExtractor, batch: Inputs) -> dict[str, torch
     return {name: batch[role][key] for name, role, key in _slots(extractor)}
 
 
-def export_onnx(extractor: RelationExtractor, directory: str | Path, sample: Sequence[Example]) -> Path:
-    """Write ``model.onnx`` into the model directory (which must already hold the saved model)."""
+def export_onnx(
+    extractor: RelationExtractor,
+    directory: str | Path,
+    sample: Sequence[Example],
+    check: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write ``model.onnx`` into the model directory (which must already hold the saved model).
+
+    The graph is saved under a temp name, given to ``check`` (which raises to refuse it), and only then renamed to
+    ``model.onnx``: a refused or killed export never replaces an earlier one and never leaves half a graph."""
     try:
         import onnxscript  # noqa: F401
     except ImportError as exc:
@@ -87,16 +94,15 @@ def export_onnx(extractor: RelationExtractor, directory: str | Path, sample: Seq
     target = Path(directory) / ONNX_NAME
     with torch.no_grad():
         program = torch.onnx.export(
-            flat, args, dynamo=True, input_names=names, output_names=["logits"], dynamic_shapes=(shapes,)
+            flat, args, dynamo=True, verbose=False, input_names=names, output_names=["logits"], dynamic_shapes=(shapes,)
         )
     if program is None:
         raise RelencError("the ONNX exporter returned no program")
-    # the input names first, then the graph under a temp name renamed into place: a killed export never leaves a
-    # model.onnx that is half written or that has no input names beside it
-    write_text_atomic(Path(directory) / "onnx_inputs.json", json.dumps(names))
     partial = target.with_name(f".{ONNX_NAME}.partial")
     try:
         program.save(str(partial))
+        if check is not None:
+            check(partial)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -106,12 +112,13 @@ def export_onnx(extractor: RelationExtractor, directory: str | Path, sample: Seq
 class OnnxPredictor:
     """Predictions from ``model.onnx`` with onnxruntime, using the saved model's tokenizer and labels."""
 
-    def __init__(self, directory: str | Path, threads: int | None = None) -> None:
+    def __init__(self, directory: str | Path, threads: int | None = None, graph: Path | None = None) -> None:
+        """``graph`` names another ONNX file than the directory's ``model.onnx``: the export checks its temp file."""
         try:
             import onnxruntime as ort
         except ImportError as exc:
             raise RelencError("the ONNX backend needs onnxruntime: pip install 'relenc[onnx]'") from exc
-        path = Path(directory) / ONNX_NAME
+        path = graph or Path(directory) / ONNX_NAME
         if not path.is_file():
             raise RelencError(f"{path} not found: run `relenc export-onnx {directory}` first")
         self.extractor = RelationExtractor.from_pretrained(directory)
