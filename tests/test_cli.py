@@ -369,3 +369,13 @@ def test_predict_refuses_to_write_over_its_input(tmp_path: Path, run_cli: RunCli
     code, _, err = run_cli(["predict", str(model), str(data), "--format", "jsonl", "-o", str(data)])
     assert code == 2 and "the output is the input file" in err
     assert data.read_text() == original
+
+
+def test_train_help_names_each_strategy_as_the_paper_does() -> None:
+    """The strategies' paper names have brackets, which rich would read as markup and drop."""
+    from relenc.models.strategies import STRATEGIES
+
+    result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "600"})
+    assert result.exit_code == 0, result.output
+    for strategy in STRATEGIES.values():
+        assert f"{strategy.name}: {strategy.description} (the paper's {strategy.paper_name})" in result.stdout

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from relenc.cli import FORMATS_HELP, app, check_output
 from relenc.errors import RelencError
 from relenc.io import write_errors_named
-from relenc.models.strategies import STRATEGY_NAMES
+from relenc.models.strategies import STRATEGIES
 
 if TYPE_CHECKING:
     from relenc.data.example import Example
@@ -47,7 +48,12 @@ RunOutput = Annotated[Path, typer.Option("--output", "-o", help="Run directory (
 TrainFile = Annotated[str | None, typer.Option("--train", help="Training data file.")]
 DevFile = Annotated[str | None, typer.Option("--dev", help="Dev file; default: a seeded 10% of train.")]
 DataFormat = Annotated[str | None, typer.Option("--format", "-f", help="Data format.")]
-StrategyOpt = Annotated[str | None, typer.Option(help=f"{', '.join(STRATEGY_NAMES)}.")]
+StrategyOpt = Annotated[
+    str | None,
+    typer.Option(
+        help=escape("; ".join(f"{s.name}: {s.description} (the paper's {s.paper_name})" for s in STRATEGIES.values()))
+    ),
+]
 Encoder = Annotated[
     str | None, typer.Option(help="Encoder: minilm (default, offline), mpnet, a directory or a HF name.")
 ]

@@ -44,7 +44,6 @@ from relenc.nlp import DEFAULT_SPACY_MODEL, entity_labels, word_entity_tags
 
 CONFIG_NAME = "entity_config.json"
 HEAD_NAME = "span_head.safetensors"
-NONE = "none"
 Representation = Literal["ends", "ends+max+cls"]
 #: Word shapes, by index: padding, the sentence's edges (the word before the first, after the last), then the shapes.
 SHAPES = ("pad", "start", "end", "lower", "title", "upper", "digit", "punct", "mixed")

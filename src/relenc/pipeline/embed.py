@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from relenc.models.extractor import RelationExtractor
 
 MANIFEST = "embeddings.json"
-OutFormat = Literal["npy", "parquet"]
 
 
 @dataclass(frozen=True)
