@@ -670,3 +670,29 @@ def test_a_mini_grid_distils_a_student_from_its_teacher_run(tiny_encoder: str, t
         "max_unlabelled": None,
     }
     assert (runs / "tiny-tiny_bert-ht_kd-s13" / "teacher_logits.safetensors").is_file()  # it did learn from the teacher
+
+
+def test_a_final_fit_without_dev_is_recorded_with_no_dev_score(
+    tiny_encoder: str, tmp_path: Path, run_cli: RunCli
+) -> None:
+    """``training.dev_fraction: 0`` on a dataset without a dev file: the run trains on all of train, its record has
+    a test score and no dev score, and the summary's dev column stays empty rather than failing."""
+    data = grid_data(
+        tiny_encoder,
+        datasets=[{"name": "tiny", "format": "jsonl", "train": TINY, "test": TINY, "metric": "micro"}],
+        strategies={"ht_final_fit": {"strategy": "ht", "training": {"dev_fraction": 0.0}}},
+        grids=[{"datasets": ["tiny"], "encoders": ["tiny_bert"], "strategies": ["ht_final_fit"], "seeds": [13]}],
+    )
+    path = write_grid(tmp_path / "final-fit.yaml", data)
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    code, out, err = run_cli(
+        ["experiment", str(path), "--results-dir", str(results), "--runs-dir", str(runs), "--no-progress"]
+    )
+    assert code == 0, err
+    assert "tiny-tiny_bert-ht_final_fit-s13: test micro F1" in out + err and "(no dev)" in out + err
+    record = record_data(results, "tiny-tiny_bert-ht_final_fit-s13")
+    assert record["status"] == "ok" and record["dev"] == {} and record["training"]["dev_examples"] == 0
+    assert 0.0 <= record["test"]["f1"] <= 100.0
+    summary = collect(plan_grid(load_grid(path), path, FIXTURES), results)
+    (row,) = summary.rows
+    assert row.n == 1 and row.f1.mean == record["test"]["f1"] and row.dev_f1 == Stat(None, None)

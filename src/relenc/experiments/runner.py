@@ -129,8 +129,9 @@ def _run_one(
     write_record(results_dir, record)
     if error is None:
         outcome.finished.append(run.id)
-        test, dev = body["test"]["f1"], body["dev"]["f1"]
-        console.print(f"{escape(run.id)}: test {run.metric} F1 {test:.2f} (dev {dev:.2f})")
+        dev = body["dev"].get("f1")  # a final fit (training.dev_fraction 0) has no dev score
+        on_dev = f"dev {dev:.2f}" if dev is not None else "no dev"
+        console.print(f"{escape(run.id)}: test {run.metric} F1 {body['test']['f1']:.2f} ({on_dev})")
 
 
 def _record(
