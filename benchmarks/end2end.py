@@ -33,6 +33,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from relenc.data.paths import data_dir
 from relenc.data.readers import read_sentences
 from relenc.data.readers.spert import NEGATIVE
 from relenc.evaluation.end2end import score_end2end
@@ -41,7 +42,7 @@ from relenc.models.extractor import RelationExtractor
 from relenc.pipeline.extract import Pipeline
 from relenc.pipeline.sentences import at_threshold, predict_sentences
 
-DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = data_dir()
 
 
 def main() -> None:

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from relenc.data.paths import data_dir
 from relenc.data.readers.spert import read_spert_sentences
 from relenc.io import write_text_atomic
 from relenc.models.spans import EntityRecognizer
 from relenc.training.config import EntityTrainConfig
 from relenc.training.entities import evaluate_entities, fit_entities
 
-DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data")) / "conll04"
+DATA = data_dir() / "conll04"
 
 
 def main() -> None:

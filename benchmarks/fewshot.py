@@ -25,12 +25,13 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from relenc.data.paths import data_dir
 from relenc.data.readers import read_dataset
 from relenc.evaluation.fewshot import STRATEGIES, FewShotReport, evaluate_fewshot, iter_rows, parse_settings
 from relenc.io import write_text_atomic
 from relenc.runtime import bf16_native
 
-DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = data_dir()
 FEWREL = DATA / "fewrel" / "val_wiki.json"
 
 

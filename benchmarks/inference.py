@@ -32,6 +32,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from relenc.data.paths import data_dir
 from relenc.data.readers import read_dataset
 from relenc.errors import RelencError
 from relenc.io import write_text_atomic
@@ -39,7 +40,7 @@ from relenc.models.engine import to_device
 from relenc.models.extractor import RelationExtractor
 from relenc.runtime import bf16_native
 
-DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = data_dir()
 TEST = DATA / "semeval2010_task8/SemEval2010_task8_all_data/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT"
 
 

@@ -25,10 +25,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from relenc.data.paths import data_dir
 from relenc.io import write_text_atomic
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("RELENC_DATA_DIR", REPO.parent / "shared" / "data"))
+DATA = data_dir()
 TEST = DATA / "semeval2010_task8/SemEval2010_task8_all_data/SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT"
 
 # Run in the child with one revision's code: only API that both sides have.

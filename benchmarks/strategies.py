@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from relenc.data.paths import data_dir
 from relenc.experiments import GridConfig, collect, plan_grid, write_results
 from relenc.experiments.grid import slug
 from relenc.experiments.records import git_info, machine_info, now
 from relenc.experiments.runner import run_grid
 from relenc.io import write_text_atomic
 
-DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = data_dir()
 SEMEVAL = "semeval2010_task8/SemEval2010_task8_all_data"
 DATASETS: dict[str, dict[str, Any]] = {
     "semeval": {

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from relenc.data.labels import LabelSet
+from relenc.data.paths import data_dir
 from relenc.data.readers import read_dataset
 from relenc.encoding.builder import InputConfig
 from relenc.io import write_text_atomic
@@ -32,7 +33,7 @@ from relenc.runtime import autocast, bf16_native
 from relenc.training.config import TrainConfig
 from relenc.training.trainer import BatchSchedule
 
-DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = data_dir()
 TRAIN = DATA / "semeval2010_task8/SemEval2010_task8_all_data/SemEval2010_task8_training/TRAIN_FILE.TXT"
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -31,6 +30,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from relenc.data.paths import data_dir
 from relenc.data.readers import read_sentences
 from relenc.data.sentence import Mention
 from relenc.evaluation.end2end import score_end2end
@@ -40,7 +40,7 @@ from relenc.models.spans import EntityRecognizer
 from relenc.pipeline.extract import ExtractionConfig, Pipeline
 from relenc.pipeline.sentences import ScoredSentence, at_threshold, predict_sentences, tune_threshold
 
-DATA = Path(os.environ.get("RELENC_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = data_dir()
 
 Rule = Callable[[float, float, float], float]
 RULES: dict[str, Rule] = {

@@ -16,6 +16,7 @@ from relenc.errors import RelencError
 from relenc.evaluation.predictions import read_predictions
 from relenc.experiments import BUILTIN_VARIANTS, GridConfig, GridPlan, Run, collect, load_grid, plan_grid
 from relenc.experiments import runner as runner_module
+from relenc.experiments.grid import resolve_data_dir
 from relenc.experiments.records import RecordError, RunRecord, load_records, read_record, run_status
 from relenc.experiments.summary import Stat, csv_text, markdown, summarize
 from relenc.models.strategies import STRATEGY_NAMES
@@ -696,3 +697,12 @@ def test_a_final_fit_without_dev_is_recorded_with_no_dev_score(
     summary = collect(plan_grid(load_grid(path), path, FIXTURES), results)
     (row,) = summary.rows
     assert row.n == 1 and row.f1.mean == record["test"]["f1"] and row.dev_f1 == Stat(None, None)
+
+
+def test_without_a_data_dir_the_grid_reads_relenc_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RELENC_DATA_DIR", str(tmp_path))
+    data = grid_data()
+    del data["data_dir"]
+    config = GridConfig.parse(data, source="grid.yaml")
+    assert resolve_data_dir(None, config, "grid.yaml") == tmp_path
+    assert resolve_data_dir(tmp_path / "flag", config, "grid.yaml") == tmp_path / "flag"

@@ -50,7 +50,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -59,6 +58,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from relenc.data.paths import data_dir
 from relenc.data.readers import FORMATS
 from relenc.data.readers._common import read_yaml_mapping
 from relenc.errors import RelencError
@@ -75,7 +75,6 @@ GRID_TRAINING_KEYS = frozenset({"train", "dev", "format", "metric", "seed"})
 GRID_MODEL_KEYS = frozenset({"strategy", "encoder", "entity_encoder"})
 DEFAULT_RESULTS_ROOT = Path("benchmarks/results/grid")
 DEFAULT_RUNS_ROOT = Path("runs/experiments")
-DEFAULT_DATA_DIR = Path("../shared/data")
 
 _NAME = re.compile(r"[A-Za-z0-9_.]+")
 _GRID_NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -397,8 +396,7 @@ def resolve_data_dir(flag: str | Path | None, config: GridConfig, source: str | 
     if config.data_dir is not None:
         base = Path(source).parent if source is not None else Path()
         return base / config.data_dir
-    env = os.environ.get("RELENC_DATA_DIR")
-    return Path(env) if env else DEFAULT_DATA_DIR
+    return data_dir()
 
 
 def default_results_dir(name: str) -> Path:
