@@ -82,9 +82,25 @@ def test_a_refused_export_keeps_the_earlier_graph(tiny_encoder: str, tmp_path: P
 
     with pytest.raises(RelencError, match="refused"):
         export_onnx(model, tmp_path, examples, check=refuse)
-    assert seen and seen[0].name != "model.onnx"
+    assert seen and seen[0] != tmp_path / "model.onnx"
     assert (tmp_path / "model.onnx").read_bytes() == earlier
     assert sorted(path.name for path in tmp_path.iterdir()) == before
+
+
+def test_weights_as_external_data_move_in_with_their_graph(tiny_encoder: str, tmp_path: Path) -> None:
+    """A graph above 2 GB keeps its weights in model.onnx.data (forced here on a tiny model): the graph names that
+    file, the predictor loads both from the model directory, and a later export without external data deletes it."""
+    examples = read_dataset(FIXTURE, "jsonl")
+    model = saved_ht_model(tiny_encoder, tmp_path)
+    before = {path.name for path in tmp_path.iterdir()}
+    export_onnx(model, tmp_path, examples, external_data=True)
+    assert {path.name for path in tmp_path.iterdir()} - before == {"model.onnx", "model.onnx.data"}
+    ours = model.predict(examples, precision="fp32")
+    theirs = OnnxPredictor(tmp_path).predict(examples)
+    assert [p.label for p in ours] == [p.label for p in theirs]
+    export_onnx(model, tmp_path, examples, external_data=False)
+    assert {path.name for path in tmp_path.iterdir()} - before == {"model.onnx"}
+    assert [p.label for p in OnnxPredictor(tmp_path).predict(examples)] == [p.label for p in ours]
 
 
 def test_export_onnx_command_reports_and_refuses_a_disagreeing_graph(

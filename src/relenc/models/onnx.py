@@ -11,6 +11,7 @@ was.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from relenc.models.engine import InferenceEngine, Inputs, in_order
 from relenc.models.extractor import Prediction, RelationExtractor, predictions
 
 ONNX_NAME = "model.onnx"
+ONNX_DATA_NAME = f"{ONNX_NAME}.data"  # the weights of a graph above 2 GB (ONNX external data)
 _KEYS = ("input_ids", "attention_mask", "head_pos", "tail_pos", "mask_pos")
 _SPAN_KEYS = ("head_span", "tail_span")
 
@@ -71,11 +73,15 @@ def export_onnx(
     directory: str | Path,
     sample: Sequence[Example],
     check: Callable[[Path], None] | None = None,
+    external_data: bool | None = None,
 ) -> Path:
     """Write ``model.onnx`` into the model directory (which must already hold the saved model).
 
-    The graph is saved under a temp name, given to ``check`` (which raises to refuse it), and only then renamed to
-    ``model.onnx``: a refused or killed export never replaces an earlier one and never leaves half a graph."""
+    The graph is saved in a temp folder of the directory, given to ``check`` (which raises to refuse it), and only
+    then moved to ``model.onnx``: a refused or killed export never replaces an earlier one and never leaves half a
+    graph. Weights above protobuf's 2 GB limit (or ``external_data=True``) go to ``model.onnx.data`` beside the
+    graph, which names that file; it is moved in before the graph, and an earlier export's data file that the new
+    graph does not use is deleted."""
     try:
         import onnxscript  # noqa: F401
     except ImportError as exc:
@@ -98,14 +104,17 @@ def export_onnx(
         )
     if program is None:
         raise RelencError("the ONNX exporter returned no program")
-    partial = target.with_name(f".{ONNX_NAME}.partial")
-    try:
-        program.save(str(partial))
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".onnx-export-") as tmp:
+        partial = Path(tmp) / ONNX_NAME  # the same name as the target: external data is named after it
+        program.save(str(partial), external_data=external_data)
         if check is not None:
             check(partial)
+        data = partial.with_name(ONNX_DATA_NAME)
+        if data.exists():
+            os.replace(data, target.with_name(ONNX_DATA_NAME))
+        else:
+            target.with_name(ONNX_DATA_NAME).unlink(missing_ok=True)
         os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
     return target
 
 
