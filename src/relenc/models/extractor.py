@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from relenc.models import checks
 from relenc.models.decisions import Decisions
 from relenc.models.encoders import resolve_encoder
 from relenc.models.engine import InferenceEngine, Inputs, Item, counting_progress, in_order
+from relenc.models.hf import fit_embeddings, quiet, save_encoder_files
 from relenc.models.model import ModelOutput, RelationModel
 from relenc.models.spans import EntityRecognizer
 from relenc.models.strategies import SINGLE_ENCODER, Pooling, Strategy, check_parts, get_strategy
@@ -132,7 +134,8 @@ def load_encoder(source: str, prefer: Sequence[str] = ("main", "relation", "enti
     except Exception as exc:  # tokenizers raises a bare Exception for a tokenizer.json it cannot parse
         raise RelencError(f"{location}: cannot load the tokenizer of encoder {source!r} ({exc}); {fix}") from exc
     try:
-        model = AutoModel.from_pretrained(location, use_safetensors=True)
+        with quiet() if Path(location).is_dir() else nullcontext():  # a download keeps its progress bar
+            model = AutoModel.from_pretrained(location, use_safetensors=True)
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise RelencError(f"{location}: cannot load encoder {source!r} ({exc}); {fix}") from exc
     if tokenizer.mask_token is None:
@@ -220,8 +223,7 @@ class RelationExtractor:
             builder = InputBuilder(tokenizer, inputs[role])
             if entity_types:
                 builder.register_types(entity_types)
-            if len(tokenizer) != encoder.get_input_embeddings().num_embeddings:
-                encoder.resize_token_embeddings(len(tokenizer))
+            fit_embeddings(encoder, tokenizer)
             parts[role] = EncoderPart(tokenizer, builder, sources[role])
             encoders[role] = encoder
         n_labels = len(labels) if labels is not None else 0
@@ -301,8 +303,7 @@ class RelationExtractor:
             for role, part in self.parts.items():
                 out = tmp / "encoders" / role
                 encoder: Any = self.model.encoders[role]
-                encoder.save_pretrained(out, safe_serialization=True)
-                part.tokenizer.save_pretrained(out)
+                save_encoder_files(encoder, part.tokenizer, out)
             if self.recognizer is not None:
                 self.recognizer.save_pretrained(tmp / ENTITIES_DIR)
             if self.decisions is not None:

@@ -40,6 +40,7 @@ from relenc.encoding.collate import length_buckets
 from relenc.errors import RelencError
 from relenc.io import atomic_dir
 from relenc.models.engine import InferenceEngine, in_order
+from relenc.models.hf import save_encoder_files
 from relenc.nlp import DEFAULT_SPACY_MODEL, entity_labels, word_entity_tags
 
 CONFIG_NAME = "entity_config.json"
@@ -284,8 +285,7 @@ class EntityRecognizer:
             (tmp / CONFIG_NAME).write_text(json.dumps(asdict(self.config), indent=2), encoding="utf-8")
             head = {f"{name}.{k}": v for name, part in self._head().items() for k, v in part.state_dict().items()}
             save_file({k: v.detach().contiguous().cpu() for k, v in head.items()}, str(tmp / HEAD_NAME))
-            self.model.encoder.save_pretrained(tmp / "encoder", safe_serialization=True)
-            self.tokenizer.save_pretrained(tmp / "encoder")
+            save_encoder_files(self.model.encoder, self.tokenizer, tmp / "encoder")
         return target
 
     @classmethod

@@ -55,6 +55,7 @@ from relenc.encoding.builder import InputConfig, TooLongError
 from relenc.errors import RelencError
 from relenc.io import atomic_dir, replace_dir, write_text_atomic
 from relenc.models.extractor import RelationExtractor
+from relenc.models.hf import fit_embeddings, save_encoder_files
 from relenc.pretraining.contrastive import ContrastiveModel, Reducer, cached_backward, full_backward
 from relenc.pretraining.data import ContrastiveSet, blank_batch, read_pairs
 from relenc.pretraining.probe import DEFAULT_EPISODES, FewRelProbe, ProbeLog, ProbeResult, probe_summary
@@ -220,8 +221,7 @@ def _extractor(config: PretrainConfig) -> RelationExtractor:
         part = extractor.parts["main"]
         part.builder.add_blank_token()
         encoder: Any = extractor.model.encoders["main"]
-        if len(part.tokenizer) != encoder.get_input_embeddings().num_embeddings:
-            encoder.resize_token_embeddings(len(part.tokenizer))
+        fit_embeddings(encoder, part.tokenizer)
     return extractor
 
 
@@ -462,5 +462,4 @@ def save_encoder(extractor: RelationExtractor, directory: Path) -> None:
     """The encoder alone, as a Hugging Face directory (safetensors + tokenizer with the markers), into
     ``directory`` (the caller makes it atomic)."""
     encoder: Any = extractor.model.encoders["main"]
-    encoder.save_pretrained(directory, safe_serialization=True)
-    extractor.parts["main"].tokenizer.save_pretrained(directory)
+    save_encoder_files(encoder, extractor.parts["main"].tokenizer, directory)
