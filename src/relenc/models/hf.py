@@ -19,20 +19,27 @@ from typing import Any
 _MODELING_LOGGER = "transformers.modeling_utils"
 
 
+def _errors_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR
+
+
 @contextmanager
 def quiet() -> Iterator[None]:
-    """transformers' progress bars off and its modelling warnings below errors, both restored on exit."""
+    """transformers' progress bars off and its modelling warnings dropped, both restored on exit.
+
+    The warnings are dropped by a filter, not by raising the logger's level: transformers reads that level while
+    loading, and above ``WARNING`` it runs a tensor-parallel check that warns of its own ("layers were not sharded").
+    """
     from transformers.utils import logging as hf_logging
 
     bars = hf_logging.is_progress_bar_enabled()
     logger = logging.getLogger(_MODELING_LOGGER)
-    level = logger.level
     hf_logging.disable_progress_bar()
-    logger.setLevel(logging.ERROR)
+    logger.addFilter(_errors_only)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(_errors_only)
         if bars:
             hf_logging.enable_progress_bar()
 
