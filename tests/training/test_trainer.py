@@ -140,6 +140,17 @@ def test_early_stopping_and_grad_accumulation(tiny_encoder: str, tmp_path: Path)
     assert results["stopped_early"] and results["steps"] == 3
 
 
+def test_a_run_says_which_precision_auto_chose(
+    tiny_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a CPU without native bf16, "auto" trains in fp32: the run says so and why, and results.json records it."""
+    monkeypatch.setattr("relenc.runtime.bf16_native", lambda: False)
+    results = train_run(tiny_config(tiny_encoder, max_steps=2, precision="auto"), tmp_path, progress=False)
+    assert results["precision"] == "fp32"
+    assert json.loads((tmp_path / "results.json").read_text())["precision"] == "fp32"
+    assert "fp32 (this CPU has no native bf16" in capsys.readouterr().err
+
+
 def test_training_leaves_out_examples_that_cannot_fit(
     tiny_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -46,6 +46,7 @@ from relenc.io import write_text_atomic
 from relenc.models.extractor import RelationExtractor, is_model_dir
 from relenc.models.strategies import get_strategy
 from relenc.nlp import EntityTyper
+from relenc.runtime import resolve_precision
 from relenc.training.averaging import AVERAGING_DIR
 from relenc.training.config import RunConfig
 from relenc.training.distill import CACHE_NAME, Distillation, check_teacher
@@ -152,7 +153,7 @@ def train_run(
     )
     Console(stderr=True).print(
         f"[bold]{mc.strategy}[/bold]: {len(train)} train / {len(dev)} dev examples, {len(labels)} labels, "
-        f"encoders {sources}" + (f", frozen {frozen}" if frozen else "")
+        f"encoders {sources}" + (f", frozen {frozen}" if frozen else "") + f", {_precision_note(config)}"
     )
     result = fit(
         extractor, train, dev, config.training, out, choose_metric(config), resume, progress, on_eval, distillation
@@ -167,6 +168,14 @@ def _ner_labels(inputs: InputConfig) -> tuple[str, ...]:
     return EntityTyper().labels if inputs.markers == "typed" and inputs.entity_types == "spacy" else ()
 
 
+def _precision_note(config: RunConfig) -> str:
+    """The precision the run computes in, and why when ``auto`` chose fp32: a user then knows why it is slower."""
+    chosen = resolve_precision(config.training.precision)
+    if chosen == "fp32" and config.training.precision == "auto":
+        return "fp32 (this CPU has no native bf16: about half bf16's speed)"
+    return chosen
+
+
 def _results(config: RunConfig, result: FitResult, n_train: int, n_dev: int, stages: dict[str, Any]) -> dict[str, Any]:
     """What ``results.json`` says about a run: its best dev scores, steps and timings, the stages of a hybrid, and,
     with ``training.average_last``, the averaged model's dev scores and which model was kept."""
@@ -179,6 +188,7 @@ def _results(config: RunConfig, result: FitResult, n_train: int, n_dev: int, sta
         "train_seconds": result.train_seconds,
         "train_examples_per_second": result.train_examples_per_second,
         "stopped_early": result.stopped_early,
+        "precision": resolve_precision(config.training.precision),  # what "auto" chose on this machine
         "train_examples": n_train,
         "dev_examples": n_dev,
         "stages": stages,
