@@ -127,14 +127,15 @@ def load_encoder(source: str, prefer: Sequence[str] = ("main", "relation", "enti
     location = encoder_dir(source, prefer)
     saved = _is_model_encoder(location)
     fix = checks.RESAVE if saved else checks.ENCODER_FIX
-    if Path(location).is_dir():
+    local = Path(location).is_dir()
+    if local:
         checks.check_encoder_dir(Path(location), fix)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
     except Exception as exc:  # tokenizers raises a bare Exception for a tokenizer.json it cannot parse
         raise RelencError(f"{location}: cannot load the tokenizer of encoder {source!r} ({exc}); {fix}") from exc
     try:
-        with quiet() if Path(location).is_dir() else nullcontext():  # a download keeps its progress bar
+        with quiet() if local else nullcontext():  # a download keeps its progress bar
             model = AutoModel.from_pretrained(location, use_safetensors=True)
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise RelencError(f"{location}: cannot load encoder {source!r} ({exc}); {fix}") from exc

@@ -151,14 +151,15 @@ def train_run(
         mlm=config.training.mlm_weight > 0,
         entity_types=types if mc.input.markers == "typed" else (),
     )
+    precision = resolve_precision(config.training.precision)  # what "auto" means on this machine
     Console(stderr=True).print(
         f"[bold]{mc.strategy}[/bold]: {len(train)} train / {len(dev)} dev examples, {len(labels)} labels, "
-        f"encoders {sources}" + (f", frozen {frozen}" if frozen else "") + f", {_precision_note(config)}"
+        f"encoders {sources}" + (f", frozen {frozen}" if frozen else "") + f", {_precision_note(config, precision)}"
     )
     result = fit(
         extractor, train, dev, config.training, out, choose_metric(config), resume, progress, on_eval, distillation
     )
-    results = _results(config, result, len(train), len(dev), stages.results)
+    results = _results(config, result, len(train), len(dev), stages.results, precision)
     write_json(out / RESULTS_NAME, results)
     return results
 
@@ -168,15 +169,16 @@ def _ner_labels(inputs: InputConfig) -> tuple[str, ...]:
     return EntityTyper().labels if inputs.markers == "typed" and inputs.entity_types == "spacy" else ()
 
 
-def _precision_note(config: RunConfig) -> str:
+def _precision_note(config: RunConfig, precision: str) -> str:
     """The precision the run computes in, and why when ``auto`` chose fp32: a user then knows why it is slower."""
-    chosen = resolve_precision(config.training.precision)
-    if chosen == "fp32" and config.training.precision == "auto":
+    if precision == "fp32" and config.training.precision == "auto":
         return "fp32 (this CPU has no native bf16: about half bf16's speed)"
-    return chosen
+    return precision
 
 
-def _results(config: RunConfig, result: FitResult, n_train: int, n_dev: int, stages: dict[str, Any]) -> dict[str, Any]:
+def _results(
+    config: RunConfig, result: FitResult, n_train: int, n_dev: int, stages: dict[str, Any], precision: str
+) -> dict[str, Any]:
     """What ``results.json`` says about a run: its best dev scores, steps and timings, the stages of a hybrid, and,
     with ``training.average_last``, the averaged model's dev scores and which model was kept."""
     results = {
@@ -188,7 +190,7 @@ def _results(config: RunConfig, result: FitResult, n_train: int, n_dev: int, sta
         "train_seconds": result.train_seconds,
         "train_examples_per_second": result.train_examples_per_second,
         "stopped_early": result.stopped_early,
-        "precision": resolve_precision(config.training.precision),  # what "auto" chose on this machine
+        "precision": precision,
         "train_examples": n_train,
         "dev_examples": n_dev,
         "stages": stages,
