@@ -47,7 +47,7 @@ def test_candidates_and_word_piece_mapping(tiny_encoder: str) -> None:
 def test_learns_a_toy_set_and_round_trips(tiny_encoder: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
     recognizer = EntityRecognizer.build(tiny_encoder, ["Peop", "Org", "Loc"], max_width=3)
-    cfg = EntityTrainConfig(epochs=30, batch_size=4, lr=1e-3, head_lr=5e-3, negatives=10, precision="fp32")
+    cfg = EntityTrainConfig(epochs=30, batch_size=4, lr=1e-3, head_lr=5e-3, negatives=10, precision="fp32", seed=13)
     best = fit_entities(recognizer, SENTENCES, SENTENCES, cfg, tmp_path / "ner", progress=False)
     assert best["f1"] >= 90.0, best
     loaded = EntityRecognizer.from_pretrained(tmp_path / "ner")

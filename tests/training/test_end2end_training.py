@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import torch
 import yaml
 from snapshots import snapshot
 
@@ -22,9 +23,11 @@ from relenc.errors import DataError
 from relenc.models.decisions import Decisions
 from relenc.models.encoders import ALIASES, alias_of, resolve_encoder
 from relenc.models.extractor import ENTITIES_DIR, RelationExtractor
+from relenc.models.spans import EntityRecognizer
 from relenc.training.config import RunConfig
 from relenc.training.defaults import END_TO_END, HT_MINILM, HT_MINILM_KBP37, recipe_defaults
-from relenc.training.end2end import load_sentences
+from relenc.training.end2end import ENTITIES_STAGE, load_sentences, recognizer_stage
+from relenc.training.entities import fit_entities
 
 if TYPE_CHECKING:
     from conftest import RunCli
@@ -127,6 +130,36 @@ def test_without_dev_a_seeded_share_of_the_sentences_is_dev() -> None:
         load_sentences(few)
 
 
+def test_the_recognizer_takes_the_run_seed_unless_its_own_is_set(tiny_encoder: str, tmp_path: Path) -> None:
+    """`relenc train --seed` must vary both models of an end-to-end run: seeds whose recognizers were all trained
+    with one fixed seed would report the relation classifier's spread as the whole extractor's."""
+    config = RunConfig().override(**{"training.seed": 7})
+    resolved, seed = config.entities.for_run(config.training.seed)
+    assert config.entities.seed is None and resolved.seed == seed == 7
+    own = config.override(**{"entities.seed": 5})
+    assert own.entities.for_run(own.training.seed)[0].seed == 5
+    sentences = read_sentences(SPERT, "spert")
+    recognizer = EntityRecognizer.build(tiny_encoder, ["Loc", "Org", "Peop"], max_width=3)
+    with pytest.raises(ValueError, match="seed is not set"):
+        fit_entities(recognizer, sentences, sentences, config.entities, tmp_path / "ner", progress=False)
+
+
+def test_the_recognizer_depends_on_its_seed_alone(tiny_encoder: str, tmp_path: Path) -> None:
+    """Whatever the relation stage left in torch's random state (a resumed run skips that stage), the recognizer
+    of a seed is the same, and another seed gives another one."""
+    config = RunConfig.parse(
+        {"model": {"encoder": tiny_encoder}, "training": {"train": str(SPERT), "format": "spert", "dev": str(SPERT)}}
+    ).override(**{"entities.epochs": 1, "entities.precision": "fp32"})
+    sentences = read_sentences(SPERT, "spert")
+
+    def head(run_seed: int, noise: int, out: str) -> bytes:
+        torch.manual_seed(noise)  # stands for the relation stage's use of the global generator
+        recognizer_stage(config.override(**{"training.seed": run_seed}), tmp_path / out, sentences, sentences, False)
+        return (tmp_path / out / ENTITIES_STAGE / "span_head.safetensors").read_bytes()
+
+    assert head(7, 0, "a") == head(7, 1, "b") != head(8, 0, "c")
+
+
 def test_a_plain_spert_run_trains_the_whole_extractor(e2e_run: Path) -> None:
     """The run takes the end-to-end defaults (only the YAML's step limits are the user's), and its model holds
     the recognizer and the decisions tuned on dev, which results.json reports."""
@@ -141,6 +174,7 @@ def test_a_plain_spert_run_trains_the_whole_extractor(e2e_run: Path) -> None:
     end_to_end = results["end_to_end"]
     assert end_to_end["argument_types"] == {"Live_In": [["Peop", "Loc"]], "Work_For": [["Peop", "Org"]]}
     assert set(end_to_end["entities_dev"]) >= {"precision", "recall", "f1"}
+    assert config.entities.seed is None and end_to_end["entities_dev"]["seed"] == config.training.seed
     decisions = Decisions.load(model)
     assert decisions is not None and decisions.tuned == end_to_end["decisions"]
     assert decisions.tuned["data"] == "dev" and decisions.tuned["sentences"] == 8

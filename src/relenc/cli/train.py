@@ -68,7 +68,7 @@ LearningRate = Annotated[float | None, typer.Option(help="Encoder learning rate.
 MlmWeight = Annotated[float | None, typer.Option(help="Auxiliary masked-LM loss weight (0: off).")]
 MaxTrainExamples = Annotated[int | None, typer.Option(help="Use only the first N training examples.")]
 PrecisionOpt = Annotated[str | None, typer.Option(help="auto, bf16 or fp32.")]
-Seed = Annotated[int | None, typer.Option(help="Random seed.")]
+Seed = Annotated[int | None, typer.Option(help="Random seed (of both models of an end-to-end run).")]
 ConfigFile = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config; flags override it.")]
 ShowProgress = Annotated[bool, typer.Option(help="Show progress bars.")]
 

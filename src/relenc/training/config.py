@@ -167,7 +167,16 @@ class EntityTrainConfig(BaseModel):
     ner_model: str = Field(DEFAULT_SPACY_MODEL, description="The spaCy pipeline that tags the words, with ner_dim.")
     max_grad_norm: float = Field(1.0, gt=0)
     precision: Literal["auto", "bf16", "fp32"] = "auto"
-    seed: int = 13
+    seed: int | None = Field(
+        None,
+        description="Seed of the recognizer's initialisation and sampling; None: the run's seed (training.seed), so "
+        "`relenc train --seed` varies both models of an end-to-end run.",
+    )
+
+    def for_run(self, run_seed: int) -> tuple[EntityTrainConfig, int]:
+        """This config with its seed resolved (its own if set, else the run's), and that seed."""
+        seed = self.seed if self.seed is not None else run_seed
+        return self.model_copy(update={"seed": seed}), seed
 
     def span_settings(self) -> dict[str, Any]:
         """The recognizer's shape, as :meth:`relenc.models.spans.EntityRecognizer.build` takes it: the fields here

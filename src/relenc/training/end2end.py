@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from rich.console import Console
 
 from relenc.data.example import Example
@@ -51,7 +52,7 @@ def train_end_to_end(config: RunConfig, out: Path, resume: bool, progress: bool,
     if "end_to_end" in results:  # a finished end-to-end run that --resume found
         return results
     start = time.time()
-    recognizer, entity_scores = _recognizer(config, out, train, dev, progress)
+    recognizer, entity_scores = recognizer_stage(config, out, train, dev, progress)
     extractor = RelationExtractor.from_pretrained(out / "model")
     extractor.recognizer = recognizer
     types = learn_argument_types(pairs[0], extractor.labels.negative)
@@ -88,20 +89,25 @@ def _pairs(sentences: Sequence[Sentence]) -> list[Example]:
     return [ex for s in sentences for ex in s.pair_examples(NEGATIVE)]
 
 
-def _recognizer(
+def recognizer_stage(
     config: RunConfig, out: Path, train: Sequence[Sentence], dev: Sequence[Sentence], progress: bool
 ) -> tuple[EntityRecognizer, dict[str, Any]]:
-    """The trained recognizer: the finished stage of an earlier attempt of this run, else trained now."""
+    """The trained recognizer: the finished stage of an earlier attempt of this run, else trained now.
+
+    It depends on its seed alone (``entities.seed``, else the run's ``training.seed``), so a resumed run, which
+    skips the relation stage, trains the same recognizer as one that ran straight through.
+    """
     from relenc.training.entities import RESULTS_NAME, fit_entities
     from relenc.training.run import read_json
 
     stage = out / ENTITIES_STAGE
     if not (stage / RESULTS_NAME).is_file():
-        ec = config.entities
+        ec, seed = config.entities.for_run(config.training.seed)
         types = sorted({m.type for s in train for m in s.mentions})
         if not types:
             raise DataError("no entity has a type, so no recognizer can be trained", config.training.train)
         Console(stderr=True).print(f"[bold]entities[/bold]: {len(train)} train / {len(dev)} dev sentences, {types}")
+        torch.manual_seed(seed)  # the new head's weights too, not whatever the relation stage left behind
         recognizer = EntityRecognizer.build(config.model.encoder, types, **ec.span_settings())
         fit_entities(recognizer, train, dev, ec, stage, progress)
     return EntityRecognizer.from_pretrained(stage), read_json(stage / RESULTS_NAME)

@@ -40,7 +40,13 @@ def fit_entities(
     output: str | Path,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train in place; the best recognizer on dev goes to ``output``; returns the best dev scores and timings."""
+    """Train in place; the best recognizer on dev goes to ``output``; returns the best dev scores, timings and seed.
+
+    ``cfg.seed`` must be resolved (:meth:`EntityTrainConfig.for_run`): a recognizer that silently took some fixed
+    seed would make every "seed" of an end-to-end run share one recognizer.
+    """
+    if cfg.seed is None:
+        raise ValueError("the recognizer's seed is not set: resolve it with EntityTrainConfig.for_run")
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     model = recognizer.model
@@ -67,6 +73,7 @@ def fit_entities(
                 best = {**scores, "epoch": epoch + 1}
                 recognizer.save_pretrained(output)
     best["train_seconds"] = round(time.time() - start, 1)
+    best["seed"] = cfg.seed
     write_text_atomic(Path(output) / RESULTS_NAME, json.dumps(best, indent=2))
     return best
 
