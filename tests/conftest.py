@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from relenc.data.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def data_dir() -> Path:
-    """The shared real data: ``$RELENC_DATA_DIR`` or ``<repo>/../shared/data``."""
-    return Path(os.environ.get("RELENC_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
 RunCli = Callable[[list[str]], tuple[int, str, str]]
@@ -41,7 +37,7 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    root = data_dir()
+    root = data_dir(REPO)
     if not root.is_dir():
         pytest.skip(f"real data not found at {root} (set RELENC_DATA_DIR)")
     return root
