@@ -89,10 +89,14 @@ def test_a_refused_export_keeps_the_earlier_graph(tiny_encoder: str, tmp_path: P
 
 def test_weights_as_external_data_move_in_with_their_graph(tiny_encoder: str, tmp_path: Path) -> None:
     """A graph above 2 GB keeps its weights in model.onnx.data (forced here on a tiny model): the graph names that
-    file, the predictor loads both from the model directory, and a later export without external data deletes it."""
+    file, the predictor loads both from the model directory, and a later export without external data deletes it.
+    The temp folder of an export killed before (with its data file) is gone after the next one."""
     examples = read_dataset(FIXTURE, "jsonl")
     model = saved_ht_model(tiny_encoder, tmp_path)
     before = {path.name for path in tmp_path.iterdir()}
+    killed = tmp_path / ".onnx-export-killed"
+    killed.mkdir()
+    (killed / "model.onnx.data").write_bytes(b"half")
     export_onnx(model, tmp_path, examples, external_data=True)
     assert {path.name for path in tmp_path.iterdir()} - before == {"model.onnx", "model.onnx.data"}
     ours = model.predict(examples, precision="fp32")

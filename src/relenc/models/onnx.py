@@ -11,6 +11,7 @@ was.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +27,8 @@ from relenc.models.extractor import Prediction, RelationExtractor, predictions
 
 ONNX_NAME = "model.onnx"
 ONNX_DATA_NAME = f"{ONNX_NAME}.data"  # the weights of a graph above 2 GB (ONNX external data)
+#: The temp folder an export saves its graph in, inside the model directory (so the final moves stay on one disk)
+TEMP_PREFIX = ".onnx-export-"
 _KEYS = ("input_ids", "attention_mask", "head_pos", "tail_pos", "mask_pos")
 _SPAN_KEYS = ("head_span", "tail_span")
 
@@ -79,9 +82,9 @@ def export_onnx(
 
     The graph is saved in a temp folder of the directory, given to ``check`` (which raises to refuse it), and only
     then moved to ``model.onnx``: a refused or killed export never replaces an earlier one and never leaves half a
-    graph. Weights above protobuf's 2 GB limit (or ``external_data=True``) go to ``model.onnx.data`` beside the
-    graph, which names that file; it is moved in before the graph, and an earlier export's data file that the new
-    graph does not use is deleted."""
+    graph (the temp folder a killed export leaves is removed by the next one). Weights above protobuf's 2 GB limit
+    (or ``external_data=True``) go to ``model.onnx.data`` beside the graph, which names that file; it is moved in
+    before the graph, and an earlier export's data file that the new graph does not use is deleted."""
     try:
         import onnxscript  # noqa: F401
     except ImportError as exc:
@@ -104,7 +107,9 @@ def export_onnx(
         )
     if program is None:
         raise RelencError("the ONNX exporter returned no program")
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".onnx-export-") as tmp:
+    for stale in Path(directory).glob(f"{TEMP_PREFIX}*"):  # a killed export's folder: no process will remove it
+        shutil.rmtree(stale)
+    with tempfile.TemporaryDirectory(dir=directory, prefix=TEMP_PREFIX) as tmp:
         partial = Path(tmp) / ONNX_NAME  # the same name as the target: external data is named after it
         program.save(str(partial), external_data=external_data)
         if check is not None:
