@@ -11,7 +11,7 @@ import torch
 from relenc.data.sentence import Mention, Sentence
 from relenc.models.spans import EntityRecognizer
 from relenc.training.config import EntityTrainConfig
-from relenc.training.entities import evaluate_entities, fit_entities
+from relenc.training.entities import build_recognizer, evaluate_entities, fit_entities
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -56,6 +56,20 @@ def test_learns_a_toy_set_and_round_trips(tiny_encoder: str, tmp_path: Path) -> 
     for mentions in found:  # decoded mentions never overlap
         spans = sorted((m.start, m.end) for m, _ in mentions)
         assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
+
+
+def test_without_dev_every_epoch_trains_and_the_last_is_kept(tiny_encoder: str, tmp_path: Path) -> None:
+    """A final fit (no dev sentences) keeps the recognizer of its last epoch; the results say so and carry no
+    dev score. Its run with the same seed and epochs on dev-less data is the same recognizer every time."""
+    cfg = EntityTrainConfig(epochs=2, batch_size=2, negatives=4, precision="fp32", seed=3)
+    heads = []
+    for name in ("a", "b"):
+        recognizer = build_recognizer(tiny_encoder, ["Loc", "Org", "Peop"], cfg)
+        best = fit_entities(recognizer, SENTENCES, [], cfg, tmp_path / name, False)
+        assert best["epoch"] == 2 and best["dev"] is None and best["seed"] == 3 and "f1" not in best
+        heads.append((tmp_path / name / "span_head.safetensors").read_bytes())
+    assert heads[0] == heads[1]
+    assert EntityRecognizer.from_pretrained(tmp_path / "a").predict([SENTENCES[0].tokens], precision="fp32")
 
 
 def test_max_pool_takes_the_maximum_over_each_spans_pieces() -> None:

@@ -19,8 +19,9 @@ from snapshots import snapshot
 
 from relenc.cli import main
 from relenc.data.readers import read_sentences
+from relenc.data.readers.spert import NEGATIVE
 from relenc.errors import DataError
-from relenc.models.decisions import Decisions
+from relenc.models.decisions import DEFAULT_THRESHOLD, Decisions
 from relenc.models.encoders import ALIASES, alias_of, resolve_encoder
 from relenc.models.extractor import ENTITIES_DIR, RelationExtractor
 from relenc.models.spans import EntityRecognizer
@@ -134,10 +135,9 @@ def test_the_recognizer_takes_the_run_seed_unless_its_own_is_set(tiny_encoder: s
     """`relenc train --seed` must vary both models of an end-to-end run: seeds whose recognizers were all trained
     with one fixed seed would report the relation classifier's spread as the whole extractor's."""
     config = RunConfig().override(**{"training.seed": 7})
-    resolved, seed = config.entities.for_run(config.training.seed)
-    assert config.entities.seed is None and resolved.seed == seed == 7
+    assert config.entities.seed is None and config.entities.for_run(config.training.seed).seed == 7
     own = config.override(**{"entities.seed": 5})
-    assert own.entities.for_run(own.training.seed)[0].seed == 5
+    assert own.entities.for_run(own.training.seed).seed == 5
     sentences = read_sentences(SPERT, "spert")
     recognizer = EntityRecognizer.build(tiny_encoder, ["Loc", "Org", "Peop"], max_width=3)
     with pytest.raises(ValueError, match="seed is not set"):
@@ -184,6 +184,31 @@ def test_a_plain_spert_run_trains_the_whole_extractor(e2e_run: Path) -> None:
     span_config = extractor.recognizer.config  # word shapes and spaCy's NER tags by default, the labels stored
     assert (span_config.shape_dim, span_config.ner_dim) == (16, 16) and {"ORG", "PERSON"} <= set(span_config.ner_labels)
     assert extractor.decisions == decisions
+
+
+def test_a_final_fit_trains_both_models_on_every_sentence(tiny_encoder: str, run_cli: RunCli, tmp_path: Path) -> None:
+    """Without dev (``dev_fraction`` 0, no --dev: SpERT's final model on train and dev together) both models train
+    on every sentence and keep their last epochs, and the decisions take the default threshold, untuned."""
+    config = tmp_path / "final.yaml"
+    config.write_text(yaml.safe_dump({**QUICK, "training": {**QUICK["training"], "dev_fraction": 0.0}}))
+    args = train_args(tiny_encoder, tmp_path / "run", config)
+    dev_at = args.index("--dev")
+    code, _, stderr = run_cli(args[:dev_at] + args[dev_at + 2 :])
+    assert code == 0, stderr
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert (results["train_examples"], results["dev_examples"], results["best_dev"]) == (len(pair_examples()), 0, {})
+    entities = results["end_to_end"]["entities_dev"]
+    assert (entities["epoch"], entities["dev"]) == (QUICK["entities"]["epochs"], None)
+    assert results["end_to_end"]["decisions"] == {"data": None}
+    assert "no dev to tune on" in stderr
+    extractor = RelationExtractor.from_pretrained(tmp_path / "run" / "model")
+    assert extractor.decisions is not None and extractor.decisions.threshold == DEFAULT_THRESHOLD
+    assert extractor.recognizer is not None
+
+
+def pair_examples() -> list[object]:
+    """The ordered pairs of gold mentions of every fixture sentence: what the relation classifier trains on."""
+    return [ex for s in read_sentences(SPERT, "spert") for ex in s.pair_examples(NEGATIVE)]
 
 
 def test_resuming_a_finished_run_changes_nothing(

@@ -211,7 +211,6 @@ def test_without_dev_every_example_trains_and_the_last_model_is_kept(
     [
         ({"patience": 2}, "patience compare models on dev"),
         ({"average_last": 2}, "average_last compare models on dev"),
-        ({"format": "spert"}, "chooses its no-relation threshold on dev"),
     ],
 )
 def test_without_dev_what_needs_dev_is_refused(training: dict[str, Any], problem: str) -> None:

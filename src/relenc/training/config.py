@@ -173,10 +173,9 @@ class EntityTrainConfig(BaseModel):
         "`relenc train --seed` varies both models of an end-to-end run.",
     )
 
-    def for_run(self, run_seed: int) -> tuple[EntityTrainConfig, int]:
-        """This config with its seed resolved (its own if set, else the run's), and that seed."""
-        seed = self.seed if self.seed is not None else run_seed
-        return self.model_copy(update={"seed": seed}), seed
+    def for_run(self, run_seed: int) -> EntityTrainConfig:
+        """This config with its seed resolved: its own if set, else the run's."""
+        return self if self.seed is not None else self.model_copy(update={"seed": run_seed})
 
     def span_settings(self) -> dict[str, Any]:
         """The recognizer's shape, as :meth:`relenc.models.spans.EntityRecognizer.build` takes it: the fields here
@@ -234,10 +233,6 @@ class RunConfig(BaseModel):
     def _check(self) -> RunConfig:
         if self.model.entity_encoder is not None and self.model.strategy != "hybrid":
             raise ValueError("entity_encoder is only used by the hybrid strategy")
-        if is_end_to_end(self.training.format) and not self.training.has_dev:
-            raise ValueError(
-                "an end-to-end run chooses its no-relation threshold on dev: give a dev file or a dev_fraction above 0"
-            )
         if self.distill is not None and is_end_to_end(self.training.format):
             raise ValueError(
                 f"distillation trains a classifier of given pairs; format {self.training.format} trains end to end "

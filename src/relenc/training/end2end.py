@@ -16,6 +16,9 @@ candidate pair with its own typed markers, which a shared span encoder cannot se
 The recognizer and the decisions are saved into ``model/``, so ``relenc extract``, ``relenc serve`` and the spaCy
 component use them as they are. A killed run resumes (``--resume``) stage by stage: the relation classifier from its
 checkpoint, the recognizer from scratch unless it finished.
+
+A **final fit** (``training.dev_fraction: 0`` and no dev file; SpERT trains its CoNLL04 model on train and dev
+together) trains both models for their whole budgets, keeps their last epochs, and stores the default threshold.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 from rich.console import Console
 
 from relenc.data.example import Example
@@ -34,7 +36,7 @@ from relenc.data.readers import read_sentences
 from relenc.data.readers.spert import NEGATIVE
 from relenc.data.sentence import Sentence
 from relenc.errors import DataError, RelencError
-from relenc.models.decisions import Decisions, learn_argument_types
+from relenc.models.decisions import DEFAULT_THRESHOLD, Decisions, learn_argument_types
 from relenc.models.extractor import RelationExtractor
 from relenc.models.spans import EntityRecognizer
 from relenc.training.config import RunConfig
@@ -69,13 +71,16 @@ def train_end_to_end(config: RunConfig, out: Path, resume: bool, progress: bool,
 
 
 def load_sentences(config: RunConfig) -> tuple[list[Sentence], list[Sentence]]:
-    """Train and dev sentences; without a dev file, a seeded share of the training sentences."""
+    """Train and dev sentences; without a dev file, a seeded share of the training sentences (none with
+    ``dev_fraction`` 0: a final fit)."""
     tc = config.training
     if tc.train is None:
         raise RelencError("no training data: give --train FILE or training.train in the config")
     train = read_sentences(tc.train, tc.format)[: tc.max_train_examples]  # for sentence data it counts sentences
     if tc.dev is not None:
         return train, read_sentences(tc.dev, tc.format)
+    if not tc.has_dev:
+        return train, []
     order = list(range(len(train)))
     random.Random(tc.seed).shuffle(order)
     cut = round(tc.dev_fraction * len(train))
@@ -97,27 +102,29 @@ def recognizer_stage(
     It depends on its seed alone (``entities.seed``, else the run's ``training.seed``), so a resumed run, which
     skips the relation stage, trains the same recognizer as one that ran straight through.
     """
-    from relenc.training.entities import RESULTS_NAME, fit_entities
+    from relenc.training.entities import RESULTS_NAME, build_recognizer, fit_entities
     from relenc.training.run import read_json
 
     stage = out / ENTITIES_STAGE
     if not (stage / RESULTS_NAME).is_file():
-        ec, seed = config.entities.for_run(config.training.seed)
+        ec = config.entities.for_run(config.training.seed)
         types = sorted({m.type for s in train for m in s.mentions})
         if not types:
             raise DataError("no entity has a type, so no recognizer can be trained", config.training.train)
         Console(stderr=True).print(f"[bold]entities[/bold]: {len(train)} train / {len(dev)} dev sentences, {types}")
-        torch.manual_seed(seed)  # the new head's weights too, not whatever the relation stage left behind
-        recognizer = EntityRecognizer.build(config.model.encoder, types, **ec.span_settings())
-        fit_entities(recognizer, train, dev, ec, stage, progress)
+        fit_entities(build_recognizer(config.model.encoder, types, ec), train, dev, ec, stage, progress)
     return EntityRecognizer.from_pretrained(stage), read_json(stage / RESULTS_NAME)
 
 
 def _tuned(extractor: RelationExtractor, types: dict[str, Any], dev: Sequence[Sentence]) -> Decisions:
-    """The decisions with the threshold that gives the best strict micro-F1 on the dev sentences."""
+    """The decisions with the threshold that gives the best strict micro-F1 on the dev sentences; without dev (a
+    final fit) the default threshold, which on CoNLL04 scores within a point of the tuned one (docs/results.md)."""
     from relenc.pipeline.extract import ExtractionConfig, Pipeline
     from relenc.pipeline.sentences import predict_sentences, tune_threshold
 
+    if not dev:
+        Console(stderr=True).print(f"decisions: no dev to tune on, the default threshold {DEFAULT_THRESHOLD}")
+        return Decisions(DEFAULT_THRESHOLD, types, {"data": None})
     extractor.decisions = Decisions(argument_types=types)
     scored = predict_sentences(Pipeline(extractor, ExtractionConfig(threshold=0.0)), dev)
     threshold, f1 = tune_threshold(dev, scored)

@@ -32,6 +32,14 @@ from relenc.training.trainer import adamw
 RESULTS_NAME = "entity_results.json"  # written when training ends: a recognizer directory with it is finished
 
 
+def build_recognizer(encoder: str, types: Sequence[str], cfg: EntityTrainConfig) -> EntityRecognizer:
+    """A new recognizer of ``types`` on ``encoder``, its head's weights drawn from ``cfg.seed``: with
+    :func:`fit_entities`, which draws the rest from it, the recognizer depends on its seed alone, not on what ran
+    before it in the process."""
+    torch.manual_seed(_seed(cfg))
+    return EntityRecognizer.build(encoder, types, **cfg.span_settings())
+
+
 def fit_entities(
     recognizer: EntityRecognizer,
     train: Sequence[Sentence],
@@ -42,13 +50,12 @@ def fit_entities(
 ) -> dict[str, Any]:
     """Train in place; the best recognizer on dev goes to ``output``; returns the best dev scores, timings and seed.
 
-    ``cfg.seed`` must be resolved (:meth:`EntityTrainConfig.for_run`): a recognizer that silently took some fixed
-    seed would make every "seed" of an end-to-end run share one recognizer.
+    Without dev sentences (a final fit on all the data) every epoch trains and the last recognizer is kept: its
+    epochs were chosen beforehand, on dev.
     """
-    if cfg.seed is None:
-        raise ValueError("the recognizer's seed is not set: resolve it with EntityTrainConfig.for_run")
-    torch.manual_seed(cfg.seed)
-    rng = random.Random(cfg.seed)
+    seed = _seed(cfg)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
     model = recognizer.model
     optimizer = adamw(model, cfg.lr, cfg.head_lr, cfg.weight_decay, lambda name: not name.startswith("encoder."))
     steps = cfg.epochs * math.ceil(len(train) / cfg.batch_size)
@@ -64,6 +71,9 @@ def fit_entities(
                 chunk = [train[i] for i in order[k : k + cfg.batch_size]]
                 loss = _step(recognizer, chunk, cfg, rng, optimizer, scheduler)
                 bar.update(task, advance=1, loss=loss, rate=(k + len(chunk)) / max(time.time() - start, 1e-9))
+            if not dev:
+                bar.console.print(f"epoch {epoch + 1}: trained (no dev: the last epoch is kept)")
+                continue
             scores = evaluate_entities(recognizer, dev, cfg.precision)
             bar.console.print(
                 f"epoch {epoch + 1}: dev entities P {scores['precision']:.2f} R {scores['recall']:.2f} "
@@ -72,10 +82,21 @@ def fit_entities(
             if scores["f1"] > best["f1"]:
                 best = {**scores, "epoch": epoch + 1}
                 recognizer.save_pretrained(output)
+    if not dev:
+        best = {"epoch": cfg.epochs, "dev": None}
+        recognizer.save_pretrained(output)
     best["train_seconds"] = round(time.time() - start, 1)
-    best["seed"] = cfg.seed
+    best["seed"] = seed
     write_text_atomic(Path(output) / RESULTS_NAME, json.dumps(best, indent=2))
     return best
+
+
+def _seed(cfg: EntityTrainConfig) -> int:
+    """The config's seed, which must be resolved (:meth:`EntityTrainConfig.for_run`): a recognizer that silently
+    took some fixed seed would make every "seed" of an end-to-end run share one recognizer."""
+    if cfg.seed is None:
+        raise ValueError("the recognizer's seed is not set: resolve it with EntityTrainConfig.for_run")
+    return cfg.seed
 
 
 def evaluate_entities(recognizer: EntityRecognizer, sentences: Sequence[Sentence], precision: str) -> dict[str, Any]:
