@@ -187,16 +187,19 @@ def test_a_plain_spert_run_trains_the_whole_extractor(e2e_run: Path) -> None:
 
 
 def test_a_final_fit_trains_both_models_on_every_sentence(tiny_encoder: str, run_cli: RunCli, tmp_path: Path) -> None:
-    """Without dev (``dev_fraction`` 0, no --dev: SpERT's final model on train and dev together) both models train
-    on every sentence and keep their last epochs, and the decisions take the default threshold, untuned."""
+    """Without dev (``dev_fraction`` 0, no --dev: SpERT's final model, trained on train and dev given as two --train
+    files) both models train on every sentence and keep their last epochs; the decisions take the default threshold,
+    untuned."""
     config = tmp_path / "final.yaml"
     config.write_text(yaml.safe_dump({**QUICK, "training": {**QUICK["training"], "dev_fraction": 0.0}}))
     args = train_args(tiny_encoder, tmp_path / "run", config)
     dev_at = args.index("--dev")
-    code, _, stderr = run_cli(args[:dev_at] + args[dev_at + 2 :])
+    args[dev_at] = "--train"  # train and dev as one training set, as SpERT's final model
+    code, _, stderr = run_cli(args)
     assert code == 0, stderr
     results = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert (results["train_examples"], results["dev_examples"], results["best_dev"]) == (len(pair_examples()), 0, {})
+    twice = 2 * len(pair_examples())
+    assert (results["train_examples"], results["dev_examples"], results["best_dev"]) == (twice, 0, {})
     entities = results["end_to_end"]["entities_dev"]
     assert (entities["epoch"], entities["dev"]) == (QUICK["entities"]["epochs"], None)
     assert results["end_to_end"]["decisions"] == {"data": None}

@@ -17,7 +17,7 @@ from relenc.errors import RelencError
 from relenc.models.extractor import RelationExtractor
 from relenc.nlp import EntityTyper
 from relenc.training.config import RunConfig
-from relenc.training.run import train_run
+from relenc.training.run import load_training_data, train_run
 
 
 def test_training_fits_the_tiny_set(tiny_encoder: str, tmp_path: Path) -> None:
@@ -204,6 +204,21 @@ def test_without_dev_every_example_trains_and_the_last_model_is_kept(
     assert results["best_step"] == log[-1]["step"]  # the last model, not the first
     final = RelationExtractor.from_pretrained(tmp_path)
     assert len(final.predict(read_dataset(FIXTURE, "jsonl"))) == results["train_examples"]
+
+
+def test_several_training_files_are_read_as_one(tmp_path: Path) -> None:
+    """``training.train`` may list files (train and dev for a final fit): their examples in order; an empty list
+    is refused, and an error in one file names the files."""
+    one = read_dataset(FIXTURE, "jsonl")
+    config = RunConfig.parse({"training": {"train": [str(FIXTURE), str(FIXTURE)], "dev_fraction": 0.0}})
+    assert [ex.label for ex in load_training_data(config)[0]] == [ex.label for ex in one + one]
+    assert config.training.train_source == f"{FIXTURE} + {FIXTURE}"
+    with pytest.raises(RelencError, match="empty list"):
+        RunConfig.parse({"training": {"train": []}})
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(RelencError, match=r"empty\.jsonl"):
+        load_training_data(config.override(**{"training.train": [str(FIXTURE), str(empty)]}))
 
 
 @pytest.mark.parametrize(

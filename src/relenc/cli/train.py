@@ -45,7 +45,10 @@ Overwrite = Annotated[bool, typer.Option(help="Delete the run already in OUTPUT,
 
 # The options of a training run, shared by `relenc train` and `relenc distill`.
 RunOutput = Annotated[Path, typer.Option("--output", "-o", help="Run directory (model, log, checkpoints).")]
-TrainFile = Annotated[str | None, typer.Option("--train", help="Training data file.")]
+TrainFile = Annotated[
+    list[str] | None,
+    typer.Option("--train", help="Training data file; give it again to train on several as one (train and dev)."),
+]
 DevFile = Annotated[str | None, typer.Option("--dev", help="Dev file; default: a seeded 10% of train.")]
 DataFormat = Annotated[str | None, typer.Option("--format", "-f", help="Data format.")]
 StrategyOpt = Annotated[
@@ -98,8 +101,11 @@ RUN_FLAGS = {
 
 def run_flags(values: dict[str, Any]) -> dict[str, Any]:
     """The run-config overrides (dotted paths, None: not given) of a command's parameter ``values``, which hold
-    every name of :data:`RUN_FLAGS`."""
-    return {path: values[name] for name, path in RUN_FLAGS.items()}
+    every name of :data:`RUN_FLAGS`. One ``--train`` file stays a string, as a config file has it."""
+    flags = {path: values[name] for name, path in RUN_FLAGS.items()}
+    if isinstance(flags["training.train"], list) and len(flags["training.train"]) == 1:
+        flags["training.train"] = flags["training.train"][0]
+    return flags
 
 
 @app.command("train")

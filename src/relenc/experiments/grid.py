@@ -493,7 +493,7 @@ class GridPlan:
         missing: dict[Path, None] = {}
         for run in runs:
             tc = run.config.training
-            for path in (tc.train, tc.dev, str(run.test)):
+            for path in (*tc.train_files, tc.dev, str(run.test)):
                 if path is not None and not Path(path).is_file():
                     missing[Path(path)] = None
         return list(missing)

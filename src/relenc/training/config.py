@@ -57,7 +57,10 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    train: str | None = None
+    train: str | list[str] | None = Field(
+        None,
+        description="Training data file, or several read as one in order (train and dev together for a final fit).",
+    )
     dev: str | None = None
     format: str = "jsonl"
     dev_fraction: float = Field(
@@ -126,12 +129,26 @@ class TrainConfig(BaseModel):
     head_epochs: int = Field(10, gt=0, description="Epochs for a classifier head on frozen encoders (hybrid).")
 
     @property
+    def train_files(self) -> list[str]:
+        """The training data files, in order (none when not given)."""
+        if self.train is None:
+            return []
+        return [self.train] if isinstance(self.train, str) else list(self.train)
+
+    @property
+    def train_source(self) -> str | None:
+        """The training data as an error message names it: the file, or the files joined."""
+        return " + ".join(self.train_files) or None
+
+    @property
     def has_dev(self) -> bool:
         """Whether the run is scored on dev: a dev file, or a share of train carved as dev (not ``dev_fraction`` 0)."""
         return self.dev is not None or self.dev_fraction > 0
 
     @model_validator(mode="after")
     def _check_dev(self) -> TrainConfig:
+        if self.train == []:
+            raise ValueError("train is an empty list: name at least one training data file")
         needs_dev = [name for name, on in (("patience", self.patience), ("average_last", self.average_last)) if on]
         if needs_dev and not self.has_dev:
             raise ValueError(

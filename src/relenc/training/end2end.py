@@ -76,7 +76,7 @@ def load_sentences(config: RunConfig) -> tuple[list[Sentence], list[Sentence]]:
     tc = config.training
     if tc.train is None:
         raise RelencError("no training data: give --train FILE or training.train in the config")
-    train = read_sentences(tc.train, tc.format)[: tc.max_train_examples]  # for sentence data it counts sentences
+    train = [s for path in tc.train_files for s in read_sentences(path, tc.format)][: tc.max_train_examples]
     if tc.dev is not None:
         return train, read_sentences(tc.dev, tc.format)
     if not tc.has_dev:
@@ -85,7 +85,9 @@ def load_sentences(config: RunConfig) -> tuple[list[Sentence], list[Sentence]]:
     random.Random(tc.seed).shuffle(order)
     cut = round(tc.dev_fraction * len(train))
     if cut == 0 or cut == len(train):
-        raise DataError(f"{len(train)} sentences are too few to carve a dev share from; give --dev FILE", tc.train)
+        raise DataError(
+            f"{len(train)} sentences are too few to carve a dev share from; give --dev FILE", tc.train_source
+        )
     dev_ids = set(order[:cut])
     return [s for i, s in enumerate(train) if i not in dev_ids], [train[i] for i in sorted(dev_ids)]
 
@@ -110,7 +112,7 @@ def recognizer_stage(
         ec = config.entities.for_run(config.training.seed)
         types = sorted({m.type for s in train for m in s.mentions})
         if not types:
-            raise DataError("no entity has a type, so no recognizer can be trained", config.training.train)
+            raise DataError("no entity has a type, so no recognizer can be trained", config.training.train_source)
         Console(stderr=True).print(f"[bold]entities[/bold]: {len(train)} train / {len(dev)} dev sentences, {types}")
         fit_entities(build_recognizer(config.model.encoder, types, ec), train, dev, ec, stage, progress)
     return EntityRecognizer.from_pretrained(stage), read_json(stage / RESULTS_NAME)

@@ -76,7 +76,7 @@ def load_training_data(config: RunConfig) -> tuple[list[Example], list[Example]]
     tc = config.training
     if tc.train is None:
         raise RelencError("no training data: give --train FILE or training.train in the config")
-    train = read_dataset(tc.train, tc.format, allow_empty=False)
+    train = [ex for path in tc.train_files for ex in read_dataset(path, tc.format, allow_empty=False)]
     if tc.max_train_examples is not None:
         train = train[: tc.max_train_examples]
     if tc.dev is not None:
@@ -88,7 +88,7 @@ def load_training_data(config: RunConfig) -> tuple[list[Example], list[Example]]
         raise DataError(
             f"{len(train)} examples are too few to carve a dev share from (every label keeps one training "
             "example); give a dev file (--dev FILE or training.dev)",
-            tc.train,
+            tc.train_source,
         )
     return train, dev
 
@@ -128,7 +128,7 @@ def train_run(
     labels = _label_set(config, train, dev)
     teacher = None
     if config.distill is not None and distillation is None:  # checked before the run directory changes
-        teacher = check_teacher(config.distill, labels, config.training.train)
+        teacher = check_teacher(config.distill, labels, config.training.train_source)
     _prepare_run_dir(config, out, overwrite)
     if teacher is not None:
         distillation = teacher.distillation(train, out, config.training, progress)
