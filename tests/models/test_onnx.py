@@ -88,9 +88,10 @@ def test_a_refused_export_keeps_the_earlier_graph(tiny_encoder: str, tmp_path: P
 
 
 def test_weights_as_external_data_move_in_with_their_graph(tiny_encoder: str, tmp_path: Path) -> None:
-    """A graph above 2 GB keeps its weights in model.onnx.data (forced here on a tiny model): the graph names that
-    file, the predictor loads both from the model directory, and a later export without external data deletes it.
-    The temp folder of an export killed before (with its data file) is gone after the next one."""
+    """A graph above 2 GB keeps its weights in a data file of its own export (forced here on a tiny model): the
+    graph names that file and the predictor loads both from the model directory. A later export never writes over
+    the file the current graph reads: it brings its own and deletes the earlier one once its graph is in place; one
+    without external data deletes it too. The temp folder of an export killed before is gone after the next one."""
     examples = read_dataset(FIXTURE, "jsonl")
     model = saved_ht_model(tiny_encoder, tmp_path)
     before = {path.name for path in tmp_path.iterdir()}
@@ -98,10 +99,16 @@ def test_weights_as_external_data_move_in_with_their_graph(tiny_encoder: str, tm
     killed.mkdir()
     (killed / "model.onnx.data").write_bytes(b"half")
     export_onnx(model, tmp_path, examples, external_data=True)
-    assert {path.name for path in tmp_path.iterdir()} - before == {"model.onnx", "model.onnx.data"}
+    added = {path.name for path in tmp_path.iterdir()} - before
+    data = [name for name in added if name.endswith(".onnx.data")]
+    assert len(data) == 1 and added == {"model.onnx", data[0]} and data[0].startswith("model-")
+    assert data[0].encode() in (tmp_path / "model.onnx").read_bytes()  # the graph names its own data file
     ours = model.predict(examples, precision="fp32")
     theirs = OnnxPredictor(tmp_path).predict(examples)
     assert [p.label for p in ours] == [p.label for p in theirs]
+    export_onnx(model, tmp_path, examples, external_data=True)
+    again = {path.name for path in tmp_path.iterdir()} - before - {"model.onnx"}
+    assert len(again) == 1 and again != set(data)
     export_onnx(model, tmp_path, examples, external_data=False)
     assert {path.name for path in tmp_path.iterdir()} - before == {"model.onnx"}
     assert [p.label for p in OnnxPredictor(tmp_path).predict(examples)] == [p.label for p in ours]

@@ -26,7 +26,7 @@ from relenc.models.engine import InferenceEngine, Inputs, in_order
 from relenc.models.extractor import Prediction, RelationExtractor, predictions
 
 ONNX_NAME = "model.onnx"
-ONNX_DATA_NAME = f"{ONNX_NAME}.data"  # the weights of a graph above 2 GB (ONNX external data)
+DATA_SUFFIX = ".data"  # of the file with the weights of a graph above 2 GB (ONNX external data), after the graph
 #: The temp folder an export saves its graph in, inside the model directory (so the final moves stay on one disk)
 TEMP_PREFIX = ".onnx-export-"
 _KEYS = ("input_ids", "attention_mask", "head_pos", "tail_pos", "mask_pos")
@@ -83,8 +83,9 @@ def export_onnx(
     The graph is saved in a temp folder of the directory, given to ``check`` (which raises to refuse it), and only
     then moved to ``model.onnx``: a refused or killed export never replaces an earlier one and never leaves half a
     graph (the temp folder a killed export leaves is removed by the next one). Weights above protobuf's 2 GB limit
-    (or ``external_data=True``) go to ``model.onnx.data`` beside the graph, which names that file; it is moved in
-    before the graph, and an earlier export's data file that the new graph does not use is deleted."""
+    (or ``external_data=True``) go to a data file beside the graph that this export alone names
+    (``model-<id>.onnx.data``, which the graph names); it is moved in before the graph, so ``model.onnx`` always
+    names a data file that is there, and the earlier exports' data files are deleted after the switch."""
     try:
         import onnxscript  # noqa: F401
     except ImportError as exc:
@@ -110,16 +111,19 @@ def export_onnx(
     for stale in Path(directory).glob(f"{TEMP_PREFIX}*"):  # a killed export's folder: no process will remove it
         shutil.rmtree(stale)
     with tempfile.TemporaryDirectory(dir=directory, prefix=TEMP_PREFIX) as tmp:
-        partial = Path(tmp) / ONNX_NAME  # the same name as the target: external data is named after it
+        # A name of this export's own: torch names the external data after the graph, so the new data file never
+        # replaces the one the earlier model.onnx names, and the pair switches over with the graph's one rename.
+        partial = Path(tmp) / f"model-{Path(tmp).name.removeprefix(TEMP_PREFIX)}.onnx"
         program.save(str(partial), external_data=external_data)
         if check is not None:
             check(partial)
-        data = partial.with_name(ONNX_DATA_NAME)
+        data = partial.with_name(partial.name + DATA_SUFFIX)
         if data.exists():
-            os.replace(data, target.with_name(ONNX_DATA_NAME))
-        else:
-            target.with_name(ONNX_DATA_NAME).unlink(missing_ok=True)
+            os.replace(data, target.with_name(data.name))
         os.replace(partial, target)
+    for old in Path(directory).glob(f"model*.onnx{DATA_SUFFIX}"):  # earlier exports' weights, named by no graph now
+        if old.name != data.name:
+            old.unlink()
     return target
 
 
