@@ -191,11 +191,11 @@ def test_a_final_fit_trains_both_models_on_every_sentence(tiny_encoder: str, run
     files) both models train on every sentence and keep their last epochs; the decisions take the default threshold,
     untuned."""
     config = tmp_path / "final.yaml"
-    config.write_text(yaml.safe_dump({**QUICK, "training": {**QUICK["training"], "dev_fraction": 0.0}}))
+    config.write_text(yaml.safe_dump(QUICK))
     args = train_args(tiny_encoder, tmp_path / "run", config)
     dev_at = args.index("--dev")
     args[dev_at] = "--train"  # train and dev as one training set, as SpERT's final model
-    code, _, stderr = run_cli(args)
+    code, _, stderr = run_cli([*args, "--dev-fraction", "0"])
     assert code == 0, stderr
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     twice = 2 * len(pair_examples())

@@ -13,6 +13,7 @@ from relenc.cli.train import (
     ConfigFile,
     DataFormat,
     DevFile,
+    DevFraction,
     Encoder,
     EntityEncoder,
     Epochs,
@@ -47,6 +48,7 @@ def distill_command(
     ] = None,
     train: TrainFile = None,
     dev: DevFile = None,
+    dev_fraction: DevFraction = None,
     fmt: DataFormat = None,
     temperature: Annotated[
         float | None, typer.Option(help="Temperature T of both models' softmax (default 2.0).")

@@ -50,6 +50,10 @@ TrainFile = Annotated[
     typer.Option("--train", help="Training data file; give it again to train on several as one (train and dev)."),
 ]
 DevFile = Annotated[str | None, typer.Option("--dev", help="Dev file; default: a seeded 10% of train.")]
+DevFraction = Annotated[
+    float | None,
+    typer.Option(help="Share of train carved as dev without --dev (default 0.1); 0: a final fit, the last model."),
+]
 DataFormat = Annotated[str | None, typer.Option("--format", "-f", help="Data format.")]
 StrategyOpt = Annotated[
     str | None,
@@ -82,6 +86,7 @@ _WRITE_ADVICE = "choose another path or free some space"
 RUN_FLAGS = {
     "train": "training.train",
     "dev": "training.dev",
+    "dev_fraction": "training.dev_fraction",
     "fmt": "training.format",
     "epochs": "training.epochs",
     "max_steps": "training.max_steps",
@@ -113,6 +118,7 @@ def train_command(
     output: RunOutput,
     train: TrainFile = None,
     dev: DevFile = None,
+    dev_fraction: DevFraction = None,
     fmt: DataFormat = None,
     strategy: StrategyOpt = None,
     encoder: Encoder = None,
