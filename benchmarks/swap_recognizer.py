@@ -64,7 +64,7 @@ def score_with(extractor: RelationExtractor, directory: Path, gold: list[Any]) -
     return {
         "recognizer": str(directory),
         "seed": trained.get("seed"),
-        "final_fit": trained.get("dev", {}) is None,
+        "final_fit": "dev" in trained and trained["dev"] is None,  # fit_entities without dev records "dev": null
         "epoch": trained["epoch"],
         "strict_micro": {
             "precision": scores.strict_micro.precision,

@@ -215,6 +215,7 @@ def test_several_training_files_are_read_as_one(tmp_path: Path) -> None:
     assert config.training.train_source == f"{FIXTURE} + {FIXTURE}"
     with pytest.raises(RelencError, match="empty list"):
         RunConfig.parse({"training": {"train": []}})
+    assert RunConfig.parse({"training": {"train": [str(FIXTURE)]}}).training.train == str(FIXTURE)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     with pytest.raises(RelencError, match=r"empty\.jsonl"):

@@ -106,11 +106,8 @@ RUN_FLAGS = {
 
 def run_flags(values: dict[str, Any]) -> dict[str, Any]:
     """The run-config overrides (dotted paths, None: not given) of a command's parameter ``values``, which hold
-    every name of :data:`RUN_FLAGS`. One ``--train`` file stays a string, as a config file has it."""
-    flags = {path: values[name] for name, path in RUN_FLAGS.items()}
-    if isinstance(flags["training.train"], list) and len(flags["training.train"]) == 1:
-        flags["training.train"] = flags["training.train"][0]
-    return flags
+    every name of :data:`RUN_FLAGS`."""
+    return {path: values[name] for name, path in RUN_FLAGS.items()}
 
 
 @app.command("train")

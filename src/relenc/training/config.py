@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from relenc.data.readers import is_end_to_end
 from relenc.data.readers._common import read_yaml_mapping
@@ -145,10 +145,19 @@ class TrainConfig(BaseModel):
         """Whether the run is scored on dev: a dev file, or a share of train carved as dev (not ``dev_fraction`` 0)."""
         return self.dev is not None or self.dev_fraction > 0
 
+    @field_validator("train")
+    @classmethod
+    def _one_file_is_a_string(cls, train: str | list[str] | None) -> str | list[str] | None:
+        """A list of one file is that file, so a run given ``--train F`` and its saved config agree either way."""
+        if isinstance(train, list):
+            if not train:
+                raise ValueError("an empty list: name at least one training data file")
+            if len(train) == 1:
+                return train[0]
+        return train
+
     @model_validator(mode="after")
     def _check_dev(self) -> TrainConfig:
-        if self.train == []:
-            raise ValueError("train is an empty list: name at least one training data file")
         needs_dev = [name for name, on in (("patience", self.patience), ("average_last", self.average_last)) if on]
         if needs_dev and not self.has_dev:
             raise ValueError(
